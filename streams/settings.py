@@ -1,0 +1,123 @@
+"""One typed settings object for every command and worker.
+
+Values come, highest priority first, from: keyword arguments, environment variables
+(``JOURNEY_`` prefix, ``__`` between nested names, e.g. ``JOURNEY_KAFKA__BOOTSTRAP_SERVERS``),
+a TOML file (``JOURNEY_CONFIG`` or ``./journey.toml`` when present), and the defaults below.
+The defaults run the embedded stack: a Tansu broker started for you and chdb in ``./journey-data``.
+
+Backends are chosen by URL scheme, as in Faust: ``chdb://PATH`` (embedded, the default) or
+``clickhouse://USER:PASSWORD@HOST:PORT/DATABASE`` (a server, via clickhouse-driver) for the
+store; ``rocksdb://`` or ``memory://`` for the worker's state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from streams.engine.config import EngineConfig
+
+EVENT_TYPES: tuple[str, ...] = ("account_opened", "login", "transaction", "complaint", "closure")
+
+
+class KafkaSettings(BaseModel):
+    """Where the broker is and how to talk to it. Empty bootstrap = start the embedded broker."""
+
+    bootstrap_servers: str = Field(
+        "", description="host:port[,host:port]; empty means 'start the embedded Tansu broker'"
+    )
+    schema_registry_url: str | None = Field(
+        None, description="Confluent Schema Registry URL; unset = Avro single-object encoding"
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+
+class TopicSettings(BaseModel):
+    """Topic names and layout. All input topics share one partition count (co-partitioned)."""
+
+    prefix: str = Field("journey.", description="prepended to every topic name")
+    partitions: int = Field(6, ge=1, description="partitions of every input and derived topic")
+    replication_factor: int = Field(1, ge=1)
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="override a topic's name by key (an event type, 'dead_letter', 'too_late', ...)",
+    )
+
+    def name(self, key: str) -> str:
+        """Full topic name for an event type or derived stream key."""
+        return self.names.get(key) or f"{self.prefix}{key}"
+
+
+class ClickHouseSettings(BaseModel):
+    """Where rows go. The URL scheme picks the backend."""
+
+    url: str = Field(
+        "chdb://journey-data/chdb",
+        description="chdb://PATH (embedded) or clickhouse://USER:PASSWORD@HOST:9000/DATABASE",
+    )
+    secure: bool = False
+    ca_certs: Path | None = None
+
+
+class WorkerSettings(BaseModel):
+    """The Faust worker."""
+
+    app_id: str = "journey"
+    data_dir: Path = Path("journey-data")
+    store: str = Field("rocksdb://", description="rocksdb:// (durable) or memory:// (tests only)")
+    web_port: int = Field(6066, description="Faust web port (0 = pick a free one)")
+    metrics_port: int = Field(9466, description="Prometheus /metrics port (0 = disabled)")
+    sink_batch_rows: int = Field(20_000, ge=1, description="rows per ClickHouse insert, at most")
+    sink_batch_seconds: float = Field(1.0, gt=0, description="flush at least this often")
+    standby_replicas: int = Field(0, ge=0)
+
+
+class Settings(BaseSettings):
+    """All of journey's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOURNEY_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)  # type: ignore[arg-type]
+    topics: TopicSettings = Field(default_factory=TopicSettings)  # type: ignore[arg-type]
+    clickhouse: ClickHouseSettings = Field(default_factory=ClickHouseSettings)  # type: ignore[arg-type]
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)  # type: ignore[arg-type]
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("JOURNEY_CONFIG", "journey.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from keyword overrides, environment and file."""
+    return Settings(**overrides)
