@@ -85,6 +85,17 @@ class WorkerSettings(BaseModel):
     sink_batch_rows: int = Field(20_000, ge=1, description="rows per ClickHouse insert, at most")
     sink_batch_seconds: float = Field(1.0, gt=0, description="flush at least this often")
     standby_replicas: int = Field(0, ge=0)
+    idle_topic_s: float = Field(
+        5.0, gt=0, description="an input topic silent this long stops holding the watermark"
+    )
+    wall_clock_watermark: bool = Field(
+        False,
+        description="live mode: quiet partitions advance to now - allowed lateness, so "
+        "deadlines fire on time with no traffic (leave off for backfills of history)",
+    )
+    session_timeout_s: float = Field(
+        10.0, gt=0, description="Kafka group session timeout; short = fast failover"
+    )
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,103 @@
+"""Avro single-object encoding: the default wire format, needing no schema registry.
+
+Per the Avro specification a single-object-encoded value is::
+
+    C3 01 | CRC-64-AVRO fingerprint of the writer schema (8 bytes, little-endian) | Avro body
+
+The fingerprint names the writer schema without any network service, so an embedded install
+works out of the box, and any Avro library can decode the bytes given the ``.avsc`` files.
+Decoding looks the fingerprint up among the known writer schemas (current + ``schemas/history``)
+and reads into the *current* schema of that type by Avro schema resolution, so old data keeps
+decoding after a compatible schema change. The hot path is one dict lookup plus
+``fastavro.schemaless_reader`` on pre-parsed schemas.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+
+from streams.codec.base import DecodeError, EncodeError, topic_event_types
+from streams.codec.schemas import SchemaSet, default_schemas
+from streams.settings import EVENT_TYPES, TopicSettings
+
+MAGIC = b"\xc3\x01"
+HEADER_LEN = len(MAGIC) + 8
+
+
+class SingleObjectCodec:
+    """Encode/decode journey events as Avro single-object encoded bytes."""
+
+    def __init__(self, schemas: SchemaSet | None = None, topics: TopicSettings | None = None):
+        self.schemas = schemas or default_schemas()
+        # fingerprint -> (event_type, writer schema, reader schema or None when identical):
+        # passing no reader schema when writer == reader skips fastavro's resolution step.
+        self._readers: dict[bytes, tuple[str, Any, Any]] = {}
+        for fp, version in self.schemas.by_fingerprint.items():
+            current = self.schemas.current[version.event_type]
+            reader = None if fp == current.fingerprint else current.decoding
+            self._readers[fp] = (version.event_type, version.decoding, reader)
+        self._writers = {
+            t: (MAGIC + v.fingerprint, v.parsed) for t, v in self.schemas.current.items()
+        }
+        topics = topics or TopicSettings.model_validate({})
+        self._topic_types = topic_event_types({t: topics.name(t) for t in EVENT_TYPES})
+
+    def encode(self, event_type: str, record: dict[str, Any]) -> bytes:
+        """Header of the current schema of ``event_type`` followed by the Avro body."""
+        try:
+            header, schema = self._writers[event_type]
+        except KeyError:
+            raise EncodeError(f"unknown event type {event_type!r}") from None
+        buf = BytesIO()
+        buf.write(header)
+        try:
+            schemaless_writer(buf, schema, record)
+        except Exception as exc:  # fastavro raises ValueError/TypeError/AttributeError...
+            raise EncodeError(f"{event_type}: cannot encode record: {exc!r}") from exc
+        return buf.getvalue()
+
+    def decode(self, data: bytes, topic: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Decode single-object bytes into ``(event_type, record)`` in the current schema."""
+        if data[:2] != MAGIC:
+            raise DecodeError("not_avro", _describe_foreign(data))
+        if len(data) < HEADER_LEN:
+            raise DecodeError("malformed", f"truncated header: {len(data)} bytes")
+        fp = bytes(data[2:HEADER_LEN])
+        entry = self._readers.get(fp)
+        if entry is None:
+            raise DecodeError(
+                "unknown_schema",
+                f"no known writer schema has fingerprint {fp.hex()} (add it to schemas/history/)",
+            )
+        event_type, writer, reader = entry
+        if topic is not None:
+            expected = self._topic_types.get(topic)
+            if expected is not None and expected != event_type:
+                raise DecodeError(
+                    "wrong_topic", f"a {event_type} event on topic {topic!r} (for {expected})"
+                )
+        fo = BytesIO(data)
+        fo.seek(HEADER_LEN)
+        try:
+            record = schemaless_reader(fo, writer, reader)
+        except Exception as exc:  # EOFError, UnicodeDecodeError, IndexError, ... on bad bytes
+            raise DecodeError("malformed", f"{event_type} body does not decode: {exc!r}") from exc
+        if fo.tell() != len(data):
+            raise DecodeError(
+                "malformed", f"{len(data) - fo.tell()} trailing bytes after a {event_type} body"
+            )
+        return event_type, record  # type: ignore[return-value]
+
+
+def _describe_foreign(data: bytes) -> str:
+    """Best guess of what non-single-object bytes are, to make the dead-letter reason useful."""
+    if not data:
+        return "empty value"
+    if data[:1] == b"\x00" and len(data) >= 5:
+        return "Confluent Schema Registry framing (magic byte 0); set kafka.schema_registry_url"
+    if data[:1] in (b"{", b"["):
+        return "looks like JSON, not Avro"
+    return f"unknown framing, first bytes {bytes(data[:4]).hex()}"

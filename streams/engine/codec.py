@@ -1,0 +1,74 @@
+"""Compact, versioned serialisation of ``CustomerState`` for the worker's RocksDB table.
+
+Format: one version byte, then the state's slots as a JSON array in ``state.FIELDS`` order
+(no key names, no whitespace). JSON keeps it standard-library only, readable in a debugger
+and safe to load (unlike pickle/marshal of untrusted bytes); positional arrays keep it small.
+Dedup ids older than the watermark are dropped on encode: an event that old is too late anyway.
+
+Migrations: ``decode`` upgrades older versions step by step (``MIGRATIONS[v]`` turns a
+version-v array into a version-v+1 array), so states written by an older worker load in a newer
+one. Version 1 had no ``cohorts`` slot; it is derived from the stalls and the risk band.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from streams.engine.state import FIELDS, CustomerState
+
+STATE_VERSION = 2
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+
+def encode(st: CustomerState, watermark: int | None = None) -> bytes:
+    """Serialise ``st``; with ``watermark``, first drop dedup ids older than it."""
+    if watermark is not None and st.seen:
+        st.seen = {k: v for k, v in st.seen.items() if v >= watermark}
+    return bytes((STATE_VERSION,)) + _dumps([getattr(st, f) for f in FIELDS]).encode()
+
+
+def _v1_to_v2(values: list[Any]) -> list[Any]:
+    """v1 lacked ``cohorts`` (last slot): rebuild memberships from stalls and risk band."""
+    names = FIELDS[: len(values)]
+    row = dict(zip(names, values, strict=True))
+    stalled = any(s[1] is not None for s in row["stalls"].values())
+    at_risk = row["risk_band"] == "high" and row["ep_kind"] is None
+    return [
+        *values,
+        {"stalled": [int(stalled), int(stalled)], "at_risk": [int(at_risk), int(at_risk)]},
+    ]
+
+
+MIGRATIONS: dict[int, Callable[[list[Any]], list[Any]]] = {1: _v1_to_v2}
+
+
+def decode(data: bytes) -> CustomerState:
+    """Inverse of :func:`encode`, migrating older versions."""
+    version = data[0]
+    if version > STATE_VERSION or version < 1:
+        raise ValueError(f"unsupported customer state version {version}")
+    values = _loads(data[1:])
+    while version < STATE_VERSION:
+        values = MIGRATIONS[version](values)
+        version += 1
+    if len(values) != len(FIELDS):
+        raise ValueError(f"state has {len(values)} slots, expected {len(FIELDS)}")
+    st = CustomerState.__new__(CustomerState)
+    for name, value in zip(FIELDS, values, strict=True):
+        setattr(st, name, value)
+    st.recent = [tuple(e) for e in st.recent]  # type: ignore[misc]
+    return st
+
+
+def encode_meta(max_seen: int, watermark: int) -> bytes:
+    """Partition-level state (event-time high-water mark and watermark)."""
+    return bytes((STATE_VERSION,)) + _dumps([max_seen, watermark]).encode()
+
+
+def decode_meta(data: bytes) -> tuple[int, int]:
+    """Inverse of :func:`encode_meta`."""
+    max_seen, watermark = _loads(data[1:])
+    return int(max_seen), int(watermark)

@@ -1,0 +1,129 @@
+"""Buffers rows per table and writes them to ClickHouse in columnar batches.
+
+At-least-once: the worker acknowledges Kafka offsets only after :meth:`Batcher.flush`
+returned, so a crash between an insert and the commit re-delivers rows; they carry
+deterministic ids/versions, so ReplacingMergeTree collapses them (queries use ``FINAL`` or
+dedup-safe aggregates). Inserts are blocking calls (clickhouse-driver, chdb); the worker runs
+:meth:`flush` in a thread so the event loop keeps heartbeating while ClickHouse works.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from streams.store.base import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class Batcher:
+    """Rows waiting for ClickHouse, by table, flushed when big or old enough."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_rows: int = 20_000,
+        max_seconds: float = 1.0,
+        retry_backoff: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.max_rows = max_rows
+        self.max_seconds = max_seconds
+        self.retry_backoff = tuple(retry_backoff)
+        self._clock = clock
+        self._sleep = sleep
+        self._rows: dict[str, list[Mapping[str, Any]]] = {}
+        self._pending = 0
+        self._since = clock()
+        self._columns: dict[str, list[str]] = {}
+        #: Totals for metrics and the CLI.
+        self.rows_written = 0
+        self.retries = 0
+        self.last_flush_at: float | None = None
+
+    def add(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        self._rows.setdefault(table, []).extend(rows)
+        self._pending += len(rows)
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def due(self) -> bool:
+        """True when the buffer is full or its oldest row waited long enough."""
+        return self._pending >= self.max_rows or (
+            self._pending > 0 and self._clock() - self._since >= self.max_seconds
+        )
+
+    def _table_columns(self, table: str) -> list[str]:
+        cols = self._columns.get(table)
+        if cols is None:
+            result = self.store.query_columns(
+                "SELECT name FROM system.columns WHERE database = currentDatabase() "
+                "AND table = {table:String} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS') "
+                "ORDER BY position",
+                {"table": table},
+            )
+            cols = [r[0] for r in result.rows]
+            if not cols:
+                raise StoreError(f"table {table!r} does not exist: run `journey migrate` first")
+            self._columns[table] = cols
+        return cols
+
+    def take(self) -> dict[str, list[Mapping[str, Any]]]:
+        """Detach the buffered rows (call from the thread that adds rows)."""
+        rows, self._rows = self._rows, {}
+        self._pending = 0
+        self._since = self._clock()
+        return rows
+
+    def flush(self, stop: Callable[[], bool] = lambda: False) -> int:
+        """Write everything buffered (single-threaded use)."""
+        return self.write(self.take(), stop)
+
+    def write(
+        self, batch: dict[str, list[Mapping[str, Any]]], stop: Callable[[], bool] = lambda: False
+    ) -> int:
+        """Write a detached batch; retry retryable failures with backoff until ``stop()``.
+
+        Safe to run in a worker thread while new rows accumulate. Returns rows written.
+        Raises :class:`StoreError` for non-retryable errors (a schema mismatch is a bug to
+        fix, not something to retry forever) or when stopped; the caller must then not
+        acknowledge the events behind the batch, so they are re-delivered.
+        """
+        written = 0
+        for table, rows in batch.items():
+            if not rows:
+                continue
+            wanted = self._table_columns(table)
+            columns = [c for c in wanted if c in rows[0]]
+            data = [[row.get(c) for row in rows] for c in columns]
+            attempt = 0
+            while True:
+                try:
+                    self.store.insert(table, columns, data)
+                    break
+                except StoreError as exc:
+                    if not exc.retryable or stop():
+                        raise
+                    delay = self.retry_backoff[min(attempt, len(self.retry_backoff) - 1)]
+                    attempt += 1
+                    self.retries += 1
+                    log.warning(
+                        "ClickHouse insert into %s failed (%s); retry %d in %.1fs",
+                        table, exc, attempt, delay,
+                    )
+                    self._sleep(delay)
+            written += len(rows)
+        self.rows_written += written
+        if written:
+            self.last_flush_at = time.time()
+        return written

@@ -1,0 +1,194 @@
+"""The worker's hot path, without Faust: raw Kafka records in, engine records and rejects out.
+
+Faust (``streams.worker.app``) only moves bytes and offsets; everything between a record's
+bytes and the rows destined for ClickHouse happens here, so it is testable without a broker
+and reusable by a backfill. One :class:`~streams.engine.partition.PartitionEngine` per Kafka
+partition: partitions are the unit of ownership, so a rebalance moves whole engines.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from streams.codec.base import Codec, DecodeError
+from streams.engine.config import EngineConfig
+from streams.engine.outputs import Duplicate, Orphan, Output, TooLate
+from streams.engine.partition import PartitionEngine
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One Kafka record as the transport delivered it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that cannot be used, with the reason; it goes to the dead-letter topic."""
+
+    record: RawRecord
+    reason: str
+    detail: str
+
+
+@dataclass(slots=True)
+class Result:
+    """What one batch produced: engine records, decoded events (for the raw table), rejects."""
+
+    outputs: list[Output] = field(default_factory=list)
+    events: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def extend(self, other: Result) -> None:
+        self.outputs.extend(other.outputs)
+        self.events.extend(other.events)
+        self.rejected.extend(other.rejected)
+
+
+#: Engine records that are rejections of an input event rather than journey facts.
+REJECTION_KINDS = (TooLate, Duplicate, Orphan)
+
+
+class InputClock:
+    """Event-time progress of one partition's input topics, to derive its watermark.
+
+    Kafka hands the worker its five co-partitioned topics at different paces (a backfill may
+    deliver every opening before the first login), so "max event time seen" would run ahead
+    of the slower topics and turn their events into false too-late ones. The watermark is
+    therefore the minimum over the topics of the highest event time seen on each, minus the
+    allowed lateness; a topic that delivered nothing for ``idle_s`` of wall time stops
+    holding it back (Flink's source idleness), or a partition without closures would never
+    advance. When every topic is idle, the partition is caught up and the watermark is the
+    highest event time seen overall, minus the lateness.
+    """
+
+    __slots__ = ("_clock", "idle_s", "last_seen", "max_t")
+
+    def __init__(self, idle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle_s = idle_s
+        self._clock = clock
+        self.max_t: dict[str, int] = {}
+        self.last_seen: dict[str, float] = {}
+
+    def observe(self, topic: str, event_time_ms: int) -> None:
+        if event_time_ms > self.max_t.get(topic, -(2**62)):
+            self.max_t[topic] = event_time_ms
+        self.last_seen[topic] = self._clock()
+
+    def input_time(self) -> int | None:
+        """Event time up to which every non-idle topic has delivered, or None if unknown."""
+        if not self.max_t:
+            return None
+        now = self._clock()
+        active = [t for topic, t in self.max_t.items() if now - self.last_seen[topic] < self.idle_s]
+        return min(active) if active else max(self.max_t.values())
+
+
+class Processor:
+    """Decodes records, routes them to per-partition engines, collects what they emit."""
+
+    def __init__(
+        self,
+        codec: Codec,
+        config: EngineConfig,
+        topic_types: Mapping[str, str],
+        *,
+        idle_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.codec = codec
+        # The shell drives the watermark from all input topics (see InputClock).
+        self.config = replace(config, watermark_from_events=False)
+        #: topic name -> event type, to reject a record of the wrong type on a topic.
+        self.topic_types = dict(topic_types)
+        self.engines: dict[int, PartitionEngine] = {}
+        self.clocks: dict[int, InputClock] = {}
+        self._idle_s = idle_s
+        self._clock = clock
+        self._lateness_ms = config.allowed_lateness_s * 1000
+
+    def engine(self, partition: int) -> PartitionEngine:
+        """The engine owning ``partition``, created empty on first use."""
+        engine = self.engines.get(partition)
+        if engine is None:
+            engine = self.engines[partition] = PartitionEngine(self.config, partition)
+            self.clocks[partition] = InputClock(self._idle_s, self._clock)
+        return engine
+
+    def drop(self, partition: int) -> None:
+        """Forget a partition (revoked in a rebalance); its state lives on in the table."""
+        self.engines.pop(partition, None)
+        self.clocks.pop(partition, None)
+
+    def watermark_for(self, partition: int) -> int | None:
+        """The watermark the partition's input allows now (None until it has input)."""
+        self.engine(partition)
+        t = self.clocks[partition].input_time()
+        return None if t is None else t - self._lateness_ms
+
+    def decode(self, record: RawRecord) -> tuple[str, dict[str, Any]] | Rejected:
+        """Bytes to (event type, event), or a :class:`Rejected` saying why not."""
+        if record.value is None:
+            return Rejected(record, "malformed", "record has no value (tombstone)")
+        try:
+            event_type, event = self.codec.decode(record.value, record.topic)
+        except DecodeError as exc:
+            return Rejected(record, exc.reason, str(exc))
+        expected = self.topic_types.get(record.topic)
+        if expected is not None and event_type != expected:
+            return Rejected(
+                record, "wrong_topic", f"a {event_type} event on the {expected} topic"
+            )
+        if record.key is not None and record.key.decode("utf-8", "replace") != event.get(
+            "customer_id"
+        ):
+            return Rejected(
+                record,
+                "wrong_key",
+                "message key differs from customer_id: producers must key by customer_id "
+                "so a customer's events share a partition",
+            )
+        return event_type, event
+
+    def process(self, records: Iterable[RawRecord]) -> Result:
+        """Decode and apply a batch (records of any partitions, in offset order per partition)."""
+        result = Result()
+        by_partition: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
+        for record in records:
+            decoded = self.decode(record)
+            if isinstance(decoded, Rejected):
+                result.rejected.append(decoded)
+                continue
+            by_partition.setdefault(record.partition, []).append(decoded)
+            self.engine(record.partition)
+            self.clocks[record.partition].observe(record.topic, decoded[1]["occurred_at"])
+        for partition, batch in by_partition.items():
+            result.events.extend(batch)
+            engine = self.engine(partition)
+            result.outputs.extend(engine.process_many(batch))
+            wm = self.watermark_for(partition)
+            if wm is not None and wm > engine.watermark:
+                result.outputs.extend(engine.advance(wm))
+        return result
+
+    def tick(self, partition: int, wall_watermark_ms: int | None = None) -> list[Output]:
+        """Re-derive a partition's watermark without new input (topics may have gone idle).
+
+        ``wall_watermark_ms`` (live mode: now - lateness) lets a quiet partition's deadlines
+        fire by wall clock, so a stall is not missed because no one else is active.
+        """
+        engine = self.engine(partition)
+        wm = self.watermark_for(partition)
+        if wall_watermark_ms is not None:
+            wm = wall_watermark_ms if wm is None else max(wm, wall_watermark_ms)
+        if wm is None or wm <= engine.watermark:
+            return []
+        return engine.advance(wm)

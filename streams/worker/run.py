@@ -1,0 +1,54 @@
+"""Start a worker process: open the store, apply migrations, run Faust until told to stop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import faust
+
+from streams.settings import Settings
+from streams.store import open_store
+from streams.store.base import Store
+from streams.store.migrations import migrate
+from streams.worker.app import JourneyWorker
+
+log = logging.getLogger(__name__)
+
+
+def prepare_store(settings: Settings) -> Store:
+    """Open the configured ClickHouse and bring its schema up to date."""
+    store = open_store(settings.clickhouse.url)
+    applied = migrate(store)
+    for name in applied:
+        log.info("applied migration %s", name)
+    return store
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    setup: Callable[[JourneyWorker], None] | None = None,
+    loglevel: str = "WARN",
+) -> JourneyWorker:
+    """Run one worker until SIGTERM/SIGINT; returns it (stopped) for callers that inspect it.
+
+    ``setup`` may register extra tasks on the app before it starts (the demo does).
+    """
+    own_store = store is None
+    store = store if store is not None else prepare_store(settings)
+    jw = JourneyWorker(settings, store)
+    jw.metrics.serve(settings.worker.metrics_port)
+    if setup is not None:
+        setup(jw)
+    worker = faust.Worker(jw.app, loglevel=loglevel, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    finally:
+        if own_store:
+            store.close()
+    return jw
