@@ -82,7 +82,8 @@ pass_ctx = click.make_pass_decorator(Context)
     "--clickhouse",
     "clickhouse_url",
     metavar="URL",
-    help="chdb://PATH or clickhouse://USER:PASSWORD@HOST:9000/DB; overrides JOURNEY_CLICKHOUSE__URL.",
+    help="chdb://PATH or clickhouse://USER:PASSWORD@HOST:9000/DB; "
+    "overrides JOURNEY_CLICKHOUSE__URL.",
 )
 @click.version_option(package_name="journey")
 @click.pass_context
@@ -122,21 +123,25 @@ def topics_create(c: Context) -> None:
     co-partitioned and need no repartition hop. Existing topics are left as they are;
     input topics with differing partition counts are reported as an error.
     """
+    from confluent_kafka.admin import AdminClient
+
+    from streams.kafka.clients import admin_config
     from streams.kafka.topics import create_topics
 
     settings = c.settings
     _require_broker(settings)
-    for name, status in create_topics(settings).items():
-        click.echo(f"{status:>8}  {name}")
+    admin = AdminClient(admin_config(settings.kafka))
+    for name, created in create_topics(settings, admin).items():
+        click.echo(f"{'created' if created else 'exists':>8}  {name}")
 
 
 @topics.command("list")
 @pass_ctx
 def topics_list(c: Context) -> None:
     """Print the topic names journey uses with the current settings."""
-    from streams.kafka.topics import topic_names
+    from streams.kafka.topics import all_topics
 
-    for key, name in topic_names(c.settings).items():
+    for key, name in all_topics(c.settings).items():
         click.echo(f"{key:<16} {name}")
 
 
@@ -184,16 +189,21 @@ def produce(c: Context, path: Path, fmt: str) -> None:
         def on_progress(lines: int, bytes_read: int) -> None:
             progress.update(task, completed=bytes_read)
 
-        summary = produce_file(path, settings, fmt=fmt, progress=on_progress)
+        summary = produce_file(
+            path,
+            settings,
+            fmt=None if fmt == "auto" else fmt,  # type: ignore[arg-type]
+            progress=on_progress,
+        )
     for event_type, n in sorted(summary.sent.items()):
         click.echo(f"sent {n:>9}  {event_type}")
     for problem in summary.problems:
         click.echo(f"invalid: {problem}", err=True)
     if summary.invalid:
         click.echo(f"{summary.invalid} invalid line(s) not sent", err=True)
-    if summary.failed:
-        click.echo(f"{summary.failed} event(s) not delivered", err=True)
-    if summary.invalid or summary.failed:
+    if summary.delivery_failures:
+        click.echo(f"{summary.delivery_failures} event(s) not delivered", err=True)
+    if summary.invalid or summary.delivery_failures:
         sys.exit(1)
 
 

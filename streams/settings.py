@@ -55,7 +55,8 @@ class TopicSettings(BaseModel):
     replication_factor: int = Field(1, ge=1)
     names: dict[str, str] = Field(
         default_factory=dict,
-        description="override a topic's name by key (an event type, 'dead_letter', 'too_late', ...)",
+        description="override a topic's name by key "
+        "(an event type, 'dead_letter', 'too_late', ...)",
     )
 
     def name(self, key: str) -> str:

@@ -76,7 +76,9 @@ def run_up(settings: Settings) -> None:
     _say("stopped.")
 
 
-def simulated_events(customers: int, months: int, seed: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def simulated_events(
+    customers: int, months: int, seed: int
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The demo's traffic: the calibrated bank simulator."""
     from datetime import date
 

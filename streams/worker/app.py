@@ -104,7 +104,7 @@ class JourneyWorker:
         self.events_processed = 0
         self.app.agent(self.source, name="journey")(self._agent)
         self.app.timer(w.sink_batch_seconds)(self._on_timer)
-        self.app.on_partitions_revoked.connect(self._on_revoked)
+        self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ state in the table
     def _ensure_loaded(self, partition: int) -> None:
