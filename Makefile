@@ -19,7 +19,7 @@ demo: setup
 	$(BIN)/journey demo
 
 lint: setup
-	$(BIN)/ruff check streams tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: lint

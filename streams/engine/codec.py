@@ -1,8 +1,9 @@
 """Compact, versioned serialisation of ``CustomerState`` for the worker's RocksDB table.
 
 Format: one version byte, then the state's slots as a JSON array in ``state.FIELDS`` order
-(no key names, no whitespace). JSON keeps it standard-library only, readable in a debugger
-and safe to load (unlike pickle/marshal of untrusted bytes); positional arrays keep it small.
+(no key names, no whitespace, dict keys sorted so equal states give equal bytes). JSON keeps
+it standard-library only, readable in a debugger and safe to load (unlike pickle/marshal of
+untrusted bytes); positional arrays keep it small.
 Dedup ids older than the watermark are dropped on encode: an event that old is too late anyway.
 
 Migrations: ``decode`` upgrades older versions step by step (``MIGRATIONS[v]`` turns a
@@ -19,7 +20,7 @@ from typing import Any
 from streams.engine.state import FIELDS, CustomerState
 
 STATE_VERSION = 2
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
 _loads = json.loads
 
 
@@ -60,6 +61,7 @@ def decode(data: bytes) -> CustomerState:
     for name, value in zip(FIELDS, values, strict=True):
         setattr(st, name, value)
     st.recent = [tuple(e) for e in st.recent]  # type: ignore[misc]
+    st.risk_reasons = [(r, w) for r, w in st.risk_reasons]
     return st
 
 

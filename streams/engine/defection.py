@@ -52,7 +52,7 @@ def next_due(st: CustomerState, cfg: EngineConfig, opened: int) -> Due | None:
     since = NEVER if st.last_res is None else st.last_res
     best: Due | None = None
     for c in st.last_closures:
-        if c[0] >= since:
+        if c[0] > since:  # a closure at the resurrection instant belongs to the old episode
             best = (c[0], PRIO_DEFECT_CLOSURE, c[2])
             break
     base = opened if st.last_res is None else max(opened, st.last_res)

@@ -51,9 +51,19 @@ from streams.engine.outputs import (
     TooLate,
 )
 from streams.engine.risk import assess
-from streams.engine.state import ACTIVITY_CODES, DAY_MS, NEVER, CustomerState
+from streams.engine.state import (
+    ACTIVITY_CODES,
+    CLOSURE,
+    DAY_MS,
+    LOGIN_FAIL,
+    NEVER,
+    TX_BANK,
+    CustomerState,
+    Entry,
+)
 from streams.engine.timeline import fold_before, gap_end
 
+_RISK_NEUTRAL = frozenset({TX_BANK, LOGIN_FAIL, CLOSURE})
 STALLED = "stalled"
 AT_RISK = "at_risk"
 
@@ -70,6 +80,7 @@ class PartitionEngine:
         "_lateness",
         "_out",
         "_snap_dirty",
+        "_stall_specs",
         "_states",
         "config",
         "max_seen",
@@ -93,6 +104,7 @@ class PartitionEngine:
         self._dirty: set[str] = set()
         self._snap_dirty: set[str] = set()
         self._out: list[Output] = []
+        self._stall_specs = stalls.specs(self.config)
 
     # ----- input ---------------------------------------------------------------------------
 
@@ -160,16 +172,60 @@ class PartitionEngine:
             apply_event(st, event_type, ev, self.config)
             if st.held:
                 self._release_held(st)
+            self._schedule(st)  # the anchor moves every deadline: full recompute
         elif st.first_open_t is not None and st.first_open_t < t + self._hold:
             apply_event(st, event_type, ev, self.config)
+            hint = self._hint(st, t, ev)
+            if hint is not None:
+                self._due.schedule(cid, hint)
+            self._folds.schedule(cid, st.recent[0][0] + 1)
         else:
             if event_type not in ("login", "transaction", "complaint", "closure"):
                 raise ValueError(f"unknown event type {event_type!r}")
             st.seen[eid] = t  # no version bump: held events are not (yet) part of the snapshot
             insort(st.held, [t, eid, event_type, dict(ev)])
-        self._schedule(st)
+            self._due.schedule(cid, st.held[0][0] + self._hold)
         self._dirty.add(cid)
         self._snap_dirty.add(cid)
+
+    def _hint(self, st: CustomerState, t: int, ev: Mapping[str, Any]) -> int | None:
+        """Lower bound of any decision instant this event can have created or moved earlier.
+
+        Every instant derived from an event at t is at or after t, and most events move
+        nothing earlier (an activity only pushes inactivity gaps later), so the deadline index
+        is only touched when the event may clear a stall, resurrect, close, start a drain or
+        shorten the silence allowed after a large outbound transfer. The visit at the hint
+        computes the exact instants.
+        """
+        if st.opened_at is None:
+            return None
+        if "success" in ev:
+            moves = ev["success"]  # only a successful login is a milestone / activity
+        elif "customer_initiated" in ev:
+            moves = ev["customer_initiated"] or ev["direction"] == "credit"
+        else:
+            moves = False  # complaints and closures reach no milestone
+        if moves:
+            if st.ep_kind is not None:
+                return t
+            stalled = st.cohorts.get(STALLED)
+            if stalled is not None and stalled[0]:
+                return t
+        hint: int | None = None
+        if "last_account" in ev:
+            if ev["last_account"]:
+                return t
+        elif "balance_after_minor" in ev:
+            if ev["balance_after_minor"] is not None:
+                hint = t + self.config.drain_days * DAY_MS
+            if (
+                ev["counterparty_type"] == "other_bank"
+                and ev["direction"] == "debit"
+                and ev["customer_initiated"]
+            ):
+                big = t + self.config.outbound_inactivity_days * DAY_MS
+                hint = big if hint is None or big < hint else hint
+        return hint
 
     def _release_held(self, st: CustomerState) -> None:
         """Apply held events whose hold has an opening in it (opening < event + hold)."""
@@ -195,18 +251,28 @@ class PartitionEngine:
             return best
         cfg = self.config
         for due in (
-            stalls.next_due(st, cfg, opened),
+            stalls.next_due(st, cfg, opened, self._stall_specs),
             windows.next_due(st, cfg, opened),
             defection.next_due(st, cfg, opened),
         ):
             if due is not None and (best is None or due < best):
                 best = due
-        if not any(r[0] == "inactive" for r in st.risk_reasons):
-            span = cfg.risk_inactive_days * DAY_MS
-            end, _ = gap_end(st, opened, st.f_act, False, ACTIVITY_CODES, span, span)
-            if (st.risk_at is None or end > st.risk_at) and (best is None or end < best[0]):
-                best = (end, PRIO_RISK, "")
+        end = self._risk_due(st)
+        if end is not None and (best is None or end < best[0]):
+            best = (end, PRIO_RISK, "")
         return best
+
+    def _risk_due(self, st: CustomerState) -> int | None:
+        """Instant the "inactive" risk reason switches on, if it is off and still ahead."""
+        opened = st.opened_at
+        if opened is None:
+            return None
+        for r in st.risk_reasons:
+            if r[0] == "inactive":
+                return None
+        span = self.config.risk_inactive_days * DAY_MS
+        end, _ = gap_end(st, opened, st.f_act, False, ACTIVITY_CODES, span, span)
+        return end if st.risk_at is None or end > st.risk_at else None
 
     def _schedule(self, st: CustomerState) -> None:
         due = self._next_due(st)
@@ -221,9 +287,12 @@ class PartitionEngine:
         for cid in self._due.pop_due(wm):
             st = states.get(cid)
             if st is not None:
-                self._visit(st, wm)
+                due = self._visit(st, wm)
                 if cid in states:
-                    self._schedule(st)
+                    if due is not None:
+                        self._due.schedule(cid, due[0])
+                    if st.recent:
+                        self._folds.schedule(cid, st.recent[0][0] + 1)
         cfg = self.config
         after = self._after_fold
         for cid in self._folds.pop_due(wm):
@@ -233,23 +302,30 @@ class PartitionEngine:
             if fold_before(st, wm, cfg, after):
                 self._dirty.add(cid)
                 self._snap_dirty.add(cid)
-            if st.seen:
+            if len(st.seen) > 4:
                 st.seen = {k: v for k, v in st.seen.items() if v >= wm}
-            self._schedule(st)
+            if st.recent:
+                self._folds.schedule(cid, st.recent[0][0] + 1)
+            risk_due = self._risk_due(st)
+            if risk_due is not None:
+                self._due.schedule(cid, risk_due)
         out = self._out
         self._out = []
         return out
 
     # ----- decisions -----------------------------------------------------------------------
 
-    def _visit(self, st: CustomerState, limit: int) -> None:
-        """Take, in instant order, every decision of ``st`` due at or before ``limit``."""
+    def _visit(self, st: CustomerState, limit: int) -> Due | None:
+        """Take, in instant order, every decision of ``st`` due at or before ``limit``.
+
+        Returns the next decision still ahead (to schedule), None if there is none.
+        """
         cfg = self.config
         out = self._out
         while True:
             due = self._next_due(st)
             if due is None or due[0] > limit:
-                return
+                return due
             at, prio, arg = due
             fold_before(st, at, cfg, self._after_fold)
             opened = st.opened_at
@@ -259,7 +335,7 @@ class PartitionEngine:
             if prio == PRIO_ORPHAN:
                 self._orphan(st, at)
                 if st.customer_id not in self._states:
-                    return
+                    return None
                 continue
             assert opened is not None
             if prio == PRIO_STALL_RAISE:
@@ -298,7 +374,11 @@ class PartitionEngine:
             del self._states[st.customer_id]
             self._snap_dirty.discard(st.customer_id)
 
-    def _after_fold(self, st: CustomerState, at: int) -> None:
+    def _after_fold(self, st: CustomerState, entry: Entry) -> None:
+        # Fees/interest without a balance, failed logins and closures change no risk input.
+        if entry[2] in _RISK_NEUTRAL and entry[6] is None:
+            return
+        at = entry[0]
         if st.opened_at is not None and at >= st.opened_at:
             self._assess(st, at)
 
@@ -306,10 +386,8 @@ class PartitionEngine:
         """Re-score as of ``at``; emit RiskChange and at_risk cohort moves."""
         score, band, reasons = assess(st, self.config, at)
         st.risk_at = at
-        if len(reasons) != len(st.risk_reasons) or any(
-            r != old[0] or w != old[1] for (r, w), old in zip(reasons, st.risk_reasons, strict=False)
-        ):
-            st.risk_reasons = [[r, w] for r, w in reasons]
+        if reasons != st.risk_reasons:
+            st.risk_reasons = reasons
             st.version += 1  # the snapshot shows the reasons: a new version for the sink
         if score == st.risk_score and band == st.risk_band:
             return
@@ -324,18 +402,15 @@ class PartitionEngine:
                 band=band,
                 previous_score=st.risk_score,
                 previous_band=st.risk_band,
-                reasons=tuple((r, w) for r, w in reasons),
+                reasons=tuple(reasons),
             )
         )
         st.risk_score = score
         st.risk_band = band
-        self._cohort(
-            st,
-            AT_RISK,
-            band == "high" and st.ep_kind is None,
-            at,
-            tuple(r for r, _ in reasons),
-        )
+        inside = band == "high" and st.ep_kind is None
+        entry = st.cohorts.get(AT_RISK)
+        if entry is None or bool(entry[0]) != inside:
+            self._cohort(st, AT_RISK, inside, at, tuple(r for r, _ in reasons))
 
     def _cohort(
         self, st: CustomerState, cohort: str, inside: bool, at: int, reasons: tuple[str, ...]
@@ -502,5 +577,5 @@ def snapshot(st: CustomerState, cfg: EngineConfig) -> CustomerSnapshot:
         episodes=st.episodes,
         risk_score=st.risk_score,
         risk_band=st.risk_band,
-        risk_reasons=tuple((r, w) for r, w in st.risk_reasons),
+        risk_reasons=tuple(st.risk_reasons),
     )

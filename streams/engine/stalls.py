@@ -31,30 +31,55 @@ def _milestone(st: CustomerState, rule: StallRule, cfg: EngineConfig) -> int | N
     )
 
 
-def next_due(st: CustomerState, cfg: EngineConfig, opened: int) -> Due | None:
+Spec = tuple[StallRule, bool, int, int, frozenset[int], bool]
+
+
+def specs(cfg: EngineConfig) -> tuple[Spec, ...]:
+    """Precomputed (rule, rolling, deadline ms, within ms, codes, on transactions) per rule.
+
+    Computed once per engine: hashing frozen dataclasses on every lookup is measurable.
+    """
+    return tuple(
+        (
+            r,
+            r.rolling,
+            r.deadline_days * DAY_MS,
+            r.within_days * DAY_MS,
+            _codes(r),
+            r.milestone == "customer_transaction",
+        )
+        for r in cfg.stall_rules
+    )
+
+
+def next_due(
+    st: CustomerState, cfg: EngineConfig, opened: int, rule_specs: tuple[Spec, ...]
+) -> Due | None:
     """Earliest stall decision for this customer (None if nothing pending)."""
     best: Due | None = None
-    for rule in cfg.stall_rules:
-        s = st.stalls.get(rule.name)
+    stalls = st.stalls
+    for rule, rolling, deadline_ms, within_ms, codes, on_tx in rule_specs:
+        s = stalls.get(rule.name)
         due: Due | None = None
-        if rule.rolling:
+        if rolling:
             if s is None or s[1] is None:
                 base = opened if s is None or s[3] is None else max(opened, s[3])
-                ms = rule.deadline_days * DAY_MS
-                end, _ = gap_end(st, base, _folded(st, rule), False, _codes(rule), ms, ms)
-                if end < opened + rule.within_days * DAY_MS:
+                folded = st.f_citx if on_tx else st.f_act
+                end, _ = gap_end(st, base, folded, False, codes, deadline_ms, deadline_ms)
+                if end < opened + within_ms:
                     due = (end, PRIO_STALL_RAISE, rule.name)
             else:
-                hit = first_at_or_after(st, s[1], _codes(rule))
+                hit = first_at_or_after(st, s[1], codes)
                 if hit is not None:
                     due = (hit, PRIO_STALL_CLEAR, rule.name)
-        else:
+        elif s is None:
             m = _milestone(st, rule, cfg)
-            if s is None:
-                deadline = opened + rule.deadline_days * DAY_MS
-                if m is None or m >= deadline:
-                    due = (deadline, PRIO_STALL_RAISE, rule.name)
-            elif s[1] is not None and m is not None:
+            deadline = opened + deadline_ms
+            if m is None or m >= deadline:
+                due = (deadline, PRIO_STALL_RAISE, rule.name)
+        elif s[1] is not None:
+            m = _milestone(st, rule, cfg)
+            if m is not None:
                 due = (m, PRIO_STALL_CLEAR, rule.name)
         if due is not None and (best is None or due < best):
             best = due

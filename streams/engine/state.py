@@ -182,7 +182,7 @@ class CustomerState:
         self.last_res: int | None = None
         self.risk_score = 0
         self.risk_band = "low"
-        self.risk_reasons: list[list[Any]] = []
+        self.risk_reasons: list[tuple[str, int]] = []
         self.risk_at: int | None = None
         self.risk_seq = 0
         self.cohorts: dict[str, list[int]] = {}

@@ -96,9 +96,9 @@ def fold_before(
     st: CustomerState,
     instant: int,
     cfg: EngineConfig,
-    after_each: Callable[[CustomerState, int], None] | None = None,
+    after_each: Callable[[CustomerState, Entry], None] | None = None,
 ) -> bool:
-    """Fold every entry strictly before ``instant``; ``after_each(st, t)`` follows each one.
+    """Fold every entry strictly before ``instant``; ``after_each(st, entry)`` follows each.
 
     Returns True when something was folded.
     """
@@ -110,7 +110,7 @@ def fold_before(
         fold_entry(st, e, cfg)
         n += 1
         if after_each is not None:
-            after_each(st, e[0])
+            after_each(st, e)
     if n:
         del recent[:n]
         return True

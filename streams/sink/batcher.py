@@ -68,8 +68,7 @@ class Batcher:
         if cols is None:
             result = self.store.query_columns(
                 "SELECT name FROM system.columns WHERE database = currentDatabase() "
-                "AND table = {table:String} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS') "
-                "ORDER BY position",
+                "AND table = {table:String} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')",
                 {"table": table},
             )
             cols = [r[0] for r in result.rows]

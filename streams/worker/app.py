@@ -18,6 +18,7 @@ import logging
 import struct
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -44,6 +45,22 @@ _PART = struct.Struct(">H")
 META_KEY = b"\x00meta:%d"
 
 
+class _App(faust.App):
+    """A Faust app that runs one coroutine before it stops (the worker's final flush)."""
+
+    before_stop: Callable[[], Awaitable[None]] | None = None
+
+    async def on_stop(self) -> None:
+        # Runs before Faust stops the consumer and tables: store what is buffered and ack it,
+        # or Faust would wait forever for the unacknowledged events on a graceful shutdown.
+        if self.before_stop is not None:
+            try:
+                await self.before_stop()
+            except Exception:
+                log.exception("final flush failed; unacknowledged events will be re-delivered")
+        await super().on_stop()
+
+
 class JourneyWorker:
     """Everything one worker process holds: Faust app, processor, batcher, metrics."""
 
@@ -55,7 +72,8 @@ class JourneyWorker:
         self.inputs = input_topics(settings)
         self.derived = derived_topics(settings)
         broker_kwargs = aiokafka_kwargs(settings.kafka)
-        self.app = faust.App(
+        w.data_dir.mkdir(parents=True, exist_ok=True)
+        self.app = _App(
             w.app_id,
             broker=f"kafka://{settings.kafka.bootstrap_servers}",
             store=w.store,
@@ -104,6 +122,7 @@ class JourneyWorker:
         self.events_processed = 0
         self.app.agent(self.source, name="journey")(self._agent)
         self.app.timer(w.sink_batch_seconds)(self._on_timer)
+        self.app.before_stop = self.flush
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ state in the table
@@ -181,7 +200,10 @@ class JourneyWorker:
             await self._reject(rejected)
         await self._route(result.outputs, record)
         engine = self.processor.engine(partition)
+        late = {o.event_id for o in result.outputs if isinstance(o, TooLate)}
         for event_type, ev in result.events:
+            if ev["event_id"] in late:
+                continue  # not applied: it lives in the too-late topic, not in the history
             st = engine.state_of(ev["customer_id"])
             self.batcher.add(
                 "events",

@@ -72,11 +72,16 @@ class InputClock:
 
     __slots__ = ("_clock", "idle_s", "last_seen", "max_t")
 
-    def __init__(self, idle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, topics: Iterable[str], idle_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.idle_s = idle_s
         self._clock = clock
+        now = clock()
         self.max_t: dict[str, int] = {}
-        self.last_seen: dict[str, float] = {}
+        #: A topic that has delivered nothing yet counts as active from the clock's creation:
+        #: it holds the watermark back until it has spoken or gone idle.
+        self.last_seen: dict[str, float] = dict.fromkeys(topics, now)
 
     def observe(self, topic: str, event_time_ms: int) -> None:
         if event_time_ms > self.max_t.get(topic, -(2**62)):
@@ -85,11 +90,13 @@ class InputClock:
 
     def input_time(self) -> int | None:
         """Event time up to which every non-idle topic has delivered, or None if unknown."""
-        if not self.max_t:
-            return None
         now = self._clock()
-        active = [t for topic, t in self.max_t.items() if now - self.last_seen[topic] < self.idle_s]
-        return min(active) if active else max(self.max_t.values())
+        active = [topic for topic, seen in self.last_seen.items() if now - seen < self.idle_s]
+        if any(topic not in self.max_t for topic in active):
+            return None  # an active topic has not delivered anything yet
+        if active:
+            return min(self.max_t[topic] for topic in active)
+        return max(self.max_t.values()) if self.max_t else None
 
 
 class Processor:
@@ -120,7 +127,7 @@ class Processor:
         engine = self.engines.get(partition)
         if engine is None:
             engine = self.engines[partition] = PartitionEngine(self.config, partition)
-            self.clocks[partition] = InputClock(self._idle_s, self._clock)
+            self.clocks[partition] = InputClock(self.topic_types, self._idle_s, self._clock)
         return engine
 
     def drop(self, partition: int) -> None:

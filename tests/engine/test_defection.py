@@ -48,7 +48,10 @@ def test_closure_of_last_account_with_where_and_when(engine: PartitionEngine) ->
 
 
 def test_closure_of_a_non_last_account_is_not_a_defection(engine: PartitionEngine) -> None:
-    run(engine, [opened("c", T0), login("c", T0 + day(1)), closure("c", T0 + day(5), last_account=False)])
+    run(
+        engine,
+        [opened("c", T0), login("c", T0 + day(1)), closure("c", T0 + day(5), last_account=False)],
+    )
     assert kinds(engine.advance(T0 + day(6)), "defection") == []
 
 
@@ -88,7 +91,14 @@ def test_balance_drained_below_floor(engine: PartitionEngine) -> None:
     events = [
         opened("c", T0),
         tx("c", T0 + day(1), direction="credit", kind="transfer_in", amount=50_000, balance=50_000),
-        tx("c", T0 + day(2), amount=49_500, kind="transfer_out", counterparty="same_bank", balance=500),
+        tx(
+            "c",
+            T0 + day(2),
+            amount=49_500,
+            kind="transfer_out",
+            counterparty="same_bank",
+            balance=500,
+        ),
     ]
     events += [tx("c", T0 + day(2 + 7 * i), amount=10, balance=490 - 10 * i) for i in range(1, 6)]
     events = events[:-2]  # purchases at days 30 and 37 are fed after the checks below
@@ -107,9 +117,23 @@ def test_drain_interrupted_by_refill_is_not_a_defection(engine: PartitionEngine)
         engine,
         [
             opened("c", T0),
-            tx("c", T0 + day(1), direction="credit", kind="transfer_in", amount=5_000, balance=5_000),
+            tx(
+                "c",
+                T0 + day(1),
+                direction="credit",
+                kind="transfer_in",
+                amount=5_000,
+                balance=5_000,
+            ),
             tx("c", T0 + day(2), amount=4_900, balance=100),
-            tx("c", T0 + day(20), direction="credit", kind="cash_deposit", amount=5_000, balance=5_100),
+            tx(
+                "c",
+                T0 + day(20),
+                direction="credit",
+                kind="cash_deposit",
+                amount=5_000,
+                balance=5_100,
+            ),
             tx("c", T0 + day(40), amount=10, balance=5_090),
         ],
     )
@@ -117,7 +141,10 @@ def test_drain_interrupted_by_refill_is_not_a_defection(engine: PartitionEngine)
 
 
 def test_never_funded_is_not_a_drain(engine: PartitionEngine) -> None:
-    run(engine, [opened("c", T0)] + [tx("c", T0 + day(i), amount=1, balance=0) for i in range(1, 50, 5)])
+    run(
+        engine,
+        [opened("c", T0)] + [tx("c", T0 + day(i), amount=1, balance=0) for i in range(1, 50, 5)],
+    )
     assert [d.defection_kind for d in kinds(engine.advance(T0 + day(60)), "defection")] == []
 
 

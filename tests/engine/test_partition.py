@@ -33,7 +33,11 @@ def test_duplicate_changes_nothing(engine: PartitionEngine) -> None:
     run(engine, [opened("c", T0), ev])
     before = engine.encoded("c")
     (r,) = engine.process(*ev)
-    assert (r.kind, r.reason, r.record_id) == ("duplicate", "duplicate", f"c:duplicate:{ev[1]['event_id']}")
+    assert (r.kind, r.reason, r.record_id) == (
+        "duplicate",
+        "duplicate",
+        f"c:duplicate:{ev[1]['event_id']}",
+    )
     assert engine.encoded("c") == before
     assert engine.snapshot_of("c").transactions == 1
 
@@ -80,7 +84,12 @@ def test_opening_too_long_after_an_orphan_does_not_adopt_it() -> None:
 
 
 def test_restart_from_dirty_states_fires_the_same_records() -> None:
-    events = [opened("a", T0), login("a", T0 + day(1)), opened("b", T0 + day(2)), closure("a", T0 + day(3))]
+    events = [
+        opened("a", T0),
+        login("a", T0 + day(1)),
+        opened("b", T0 + day(2)),
+        closure("a", T0 + day(3)),
+    ]
     live = PartitionEngine()
     run(live, events)
     store = {k: v for k, v in live.take_dirty().items() if v is not None}

@@ -46,9 +46,13 @@ def _event(cid: str, kind: str, t: int, n: int, balance: int | None) -> Event:
     if kind == "deposit":
         return tx(cid, t, direction="credit", kind="transfer_in", amount=90_000, balance=balance)
     if kind == "fee":
-        return tx(cid, t, kind="fee", customer_initiated=False, counterparty="bank", balance=balance)
+        return tx(
+            cid, t, kind="fee", customer_initiated=False, counterparty="bank", balance=balance
+        )
     if kind == "big_out":
-        return tx(cid, t, amount=400_000, kind="transfer_out", counterparty="other_bank", balance=balance)
+        return tx(
+            cid, t, amount=400_000, kind="transfer_out", counterparty="other_bank", balance=balance
+        )
     if kind == "complaint":
         return complaint(cid, t, f"k{n % 2}", severity=("low", "high")[n % 2])
     if kind == "resolve":
@@ -103,9 +107,7 @@ def _run(events: list[Event], restart_at: int | None = None) -> tuple[list[Any],
     return sorted(out, key=lambda r: r.record_id), states  # type: ignore[return-value]
 
 
-SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -150,7 +152,7 @@ def test_restart_from_encoded_states_changes_nothing(hist: list, data: st.DataOb
 def test_at_most_one_defection_per_episode(hist: list) -> None:
     records, _ = _run(_arrival(hist))
     by_customer: dict[str, list[Any]] = {}
-    for r in sorted(records, key=lambda r: (r.at_ms if hasattr(r, "at_ms") else 0)):
+    for r in sorted(records, key=lambda r: r.at_ms if hasattr(r, "at_ms") else 0):
         if r.kind in ("defection", "resurrection"):
             by_customer.setdefault(r.customer_id, []).append(r)
     for seq in by_customer.values():

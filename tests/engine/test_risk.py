@@ -15,7 +15,10 @@ def _reasons(engine: PartitionEngine, cid: str = "c") -> dict[str, int]:
 
 def test_reasons_carry_their_weights_and_sum_to_the_score(engine: PartitionEngine) -> None:
     cfg = engine.config
-    run(engine, [opened("c", T0, channel="online"), complaint("c", T0 + day(2), "k", severity="high")])
+    run(
+        engine,
+        [opened("c", T0, channel="online"), complaint("c", T0 + day(2), "k", severity="high")],
+    )
     engine.advance(T0 + day(30))
     reasons = _reasons(engine)
     assert reasons == {
@@ -61,8 +64,22 @@ def test_balance_drained_and_outbound_reasons(engine: PartitionEngine) -> None:
         [
             opened("c", T0),
             login("c", T0 + day(1)),
-            tx("c", T0 + day(1), direction="credit", kind="transfer_in", amount=500_000, balance=500_000),
-            tx("c", T0 + day(2), amount=499_900, kind="transfer_out", counterparty="other_bank", balance=100),
+            tx(
+                "c",
+                T0 + day(1),
+                direction="credit",
+                kind="transfer_in",
+                amount=500_000,
+                balance=500_000,
+            ),
+            tx(
+                "c",
+                T0 + day(2),
+                amount=499_900,
+                kind="transfer_out",
+                counterparty="other_bank",
+                balance=100,
+            ),
         ],
     )
     engine.advance(T0 + day(3))

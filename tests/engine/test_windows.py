@@ -12,7 +12,14 @@ def test_windows_close_with_outcome_and_aggregates(engine: PartitionEngine) -> N
     events = [
         opened("c", T0),
         login("c", T0 + day(1)),
-        tx("c", T0 + day(2), direction="credit", kind="direct_deposit", amount=200_000, counterparty="employer"),
+        tx(
+            "c",
+            T0 + day(2),
+            direction="credit",
+            kind="direct_deposit",
+            amount=200_000,
+            counterparty="employer",
+        ),
         tx("c", T0 + day(3), amount=1_500, kind="card_purchase"),
         complaint("c", T0 + day(4), "k1"),
         complaint("c", T0 + day(6), "k1", status="resolved"),
