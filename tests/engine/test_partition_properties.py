@@ -107,7 +107,7 @@ def _run(events: list[Event], restart_at: int | None = None) -> tuple[list[Any],
     return sorted(out, key=lambda r: r.record_id), states  # type: ignore[return-value]
 
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
