@@ -9,7 +9,11 @@ message to the dead-letter topic and counts it by reason) and whose message is f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from io import BytesIO
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from fastavro import schemaless_reader
 
 DecodeReason = Literal[
     "malformed",  # header recognised but the body does not decode with the writer schema
@@ -52,3 +56,36 @@ class Codec(Protocol):
 def topic_event_types(topic_names: dict[str, str]) -> dict[str, str]:
     """Invert ``{event_type: topic}`` for the wrong-topic check (topics are unique per type)."""
     return {topic: event_type for event_type, topic in topic_names.items()}
+
+
+def read_body(
+    data: bytes,
+    header_len: int,
+    event_type: str,
+    writer: Any,
+    reader: Any,
+    topic: str | None,
+    topic_types: Mapping[str, str],
+) -> tuple[str, dict[str, Any]]:
+    """Shared tail of every framing: check the topic, read the Avro body, reject trailing bytes.
+
+    The framings differ only in how the header names the writer schema; once it is resolved
+    to ``(event_type, writer, reader)`` the rest is the same and lives here.
+    """
+    if topic is not None:
+        expected = topic_types.get(topic)
+        if expected is not None and expected != event_type:
+            raise DecodeError(
+                "wrong_topic", f"a {event_type} event on topic {topic!r} (for {expected})"
+            )
+    fo = BytesIO(data)
+    fo.seek(header_len)
+    try:
+        record = schemaless_reader(fo, writer, reader)
+    except Exception as exc:  # EOFError, UnicodeDecodeError, IndexError, ... on bad bytes
+        raise DecodeError("malformed", f"{event_type} body does not decode: {exc!r}") from exc
+    if fo.tell() != len(data):
+        raise DecodeError(
+            "malformed", f"{len(data) - fo.tell()} trailing bytes after a {event_type} body"
+        )
+    return event_type, record  # type: ignore[return-value]

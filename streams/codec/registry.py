@@ -20,12 +20,9 @@ it is imported lazily so the default single-object mode does not depend on them.
 from __future__ import annotations
 
 import json
-from io import BytesIO
 from typing import Any
 
-from fastavro import schemaless_reader
-
-from streams.codec.base import DecodeError, EncodeError, topic_event_types
+from streams.codec.base import DecodeError, EncodeError, read_body, topic_event_types
 from streams.codec.schemas import SchemaSet, default_schemas, make_version
 from streams.settings import EVENT_TYPES, TopicSettings
 
@@ -100,23 +97,7 @@ class RegistryCodec:
         if entry is None:
             entry = self._resolve(schema_id)
         event_type, writer, reader = entry
-        if topic is not None:
-            expected = self._topic_types.get(topic)
-            if expected is not None and expected != event_type:
-                raise DecodeError(
-                    "wrong_topic", f"a {event_type} event on topic {topic!r} (for {expected})"
-                )
-        fo = BytesIO(data)
-        fo.seek(HEADER_LEN)
-        try:
-            record = schemaless_reader(fo, writer, reader)
-        except Exception as exc:
-            raise DecodeError("malformed", f"{event_type} body does not decode: {exc!r}") from exc
-        if fo.tell() != len(data):
-            raise DecodeError(
-                "malformed", f"{len(data) - fo.tell()} trailing bytes after a {event_type} body"
-            )
-        return event_type, record  # type: ignore[return-value]
+        return read_body(data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types)
 
     def _resolve(self, schema_id: int) -> tuple[str, Any, Any]:
         """Fetch writer schema ``schema_id`` once and decide which event type it belongs to."""

@@ -17,9 +17,9 @@ from __future__ import annotations
 from io import BytesIO
 from typing import Any
 
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import schemaless_writer
 
-from streams.codec.base import DecodeError, EncodeError, topic_event_types
+from streams.codec.base import DecodeError, EncodeError, read_body, topic_event_types
 from streams.codec.schemas import SchemaSet, default_schemas
 from streams.settings import EVENT_TYPES, TopicSettings
 
@@ -73,23 +73,7 @@ class SingleObjectCodec:
                 f"no known writer schema has fingerprint {fp.hex()} (add it to schemas/history/)",
             )
         event_type, writer, reader = entry
-        if topic is not None:
-            expected = self._topic_types.get(topic)
-            if expected is not None and expected != event_type:
-                raise DecodeError(
-                    "wrong_topic", f"a {event_type} event on topic {topic!r} (for {expected})"
-                )
-        fo = BytesIO(data)
-        fo.seek(HEADER_LEN)
-        try:
-            record = schemaless_reader(fo, writer, reader)
-        except Exception as exc:  # EOFError, UnicodeDecodeError, IndexError, ... on bad bytes
-            raise DecodeError("malformed", f"{event_type} body does not decode: {exc!r}") from exc
-        if fo.tell() != len(data):
-            raise DecodeError(
-                "malformed", f"{len(data) - fo.tell()} trailing bytes after a {event_type} body"
-            )
-        return event_type, record  # type: ignore[return-value]
+        return read_body(data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types)
 
 
 def _describe_foreign(data: bytes) -> str:
