@@ -30,6 +30,7 @@ import pytest
 
 from streams.store.base import Store, open_store
 from streams.testing.clickhouse_server import ClickHouseServer, find_server_binary
+from streams.testing.real import missing
 
 ENV_URL = "JOURNEY_TEST_CLICKHOUSE_URL"
 
@@ -62,7 +63,7 @@ def clickhouse_server() -> Iterator[ClickHouseServer | ExternalClickHouse]:
         yield ExternalClickHouse(url)
         return
     if find_server_binary() is None:
-        pytest.skip(
+        missing(
             f"no ClickHouse server: clickhouse-server is not installed (apt-get install -y "
             f"clickhouse-server) and {ENV_URL} is not set"
         )

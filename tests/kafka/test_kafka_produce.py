@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,8 @@ from streams.kafka.produce import (
 )
 from streams.kafka.topics import create_topics
 from streams.settings import Settings
+from streams.testing.kcat import kcat_binary, run_kcat
+from streams.testing.real import missing
 
 T0 = 1_700_000_000_000
 
@@ -132,44 +132,63 @@ def test_jsonl_with_invalid_lines(settings: Settings, tmp_path: Path) -> None:
     assert rec["occurred_at"] == T0 and rec["is_new_customer"] is True  # ISO + default
 
 
-def _kcat_or_skip(bootstrap: str) -> str:
-    """kcat's path, or skip when it is missing or cannot talk to this broker."""
-    kcat = shutil.which("kcat") or ("/usr/bin/kcat" if Path("/usr/bin/kcat").exists() else None)
-    if kcat is None:
-        pytest.skip("kcat not installed (Debian package kcat): independent-client check skipped")
-    probe = subprocess.run(
-        [kcat, "-b", bootstrap, "-L", "-m", "2"], capture_output=True, text=True, timeout=30
-    )
+def _kcat_or_skip(bootstrap: str, lib_dir: Path) -> None:
+    """Skip (or fail in CI) when kcat is missing or cannot talk to this broker."""
+    if kcat_binary() is None:
+        missing("kcat not installed (apt-get install -y kcat): independent-client check")
+    probe = run_kcat(["-b", bootstrap, "-L", "-m", "5"], lib_dir)
     if probe.returncode != 0:
-        underflow = "Read underflow" in probe.stderr
-        pytest.skip(
-            "kcat cannot talk to this broker"
-            + (
-                ": Debian's kcat 1.7.1 (librdkafka 2.0.2) fails to parse Tansu 0.6.0's "
-                "ApiVersions v3 response (protocol read underflow); set "
-                "JOURNEY_TEST_KAFKA_BOOTSTRAP to a real Kafka to run this check"
-                if underflow
-                else f": {probe.stderr.strip()[-300:]}"
-            )
-        )
-    return kcat
+        missing(f"kcat cannot talk to the test broker: {probe.stderr.strip()[-300:]}")
 
 
 @pytest.mark.broker
 def test_kcat_reads_what_produce_sent(settings: Settings, tmp_path: Path) -> None:
-    kcat = _kcat_or_skip(settings.kafka.bootstrap_servers)
+    bootstrap = settings.kafka.bootstrap_servers
+    _kcat_or_skip(bootstrap, tmp_path / "lib")
     customers = [f"kc-{i}" for i in range(8)]
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(_login(c, i)) + "\n" for i, c in enumerate(customers)))
     assert produce_file(path, settings).sent == {"login": 8}
-    out = subprocess.run(
+    out = run_kcat(
         [
-            kcat, "-b", settings.kafka.bootstrap_servers, "-C", "-t",
-            settings.topics.name("login"), "-e", "-o", "beginning", "-f", "%k\n", "-q",
+            "-b",
+            bootstrap,
+            "-C",
+            "-t",
+            settings.topics.name("login"),
+            "-e",
+            "-o",
+            "beginning",
+            "-f",
+            "%k\n",
+            "-q",
         ],
-        capture_output=True, text=True, timeout=30, check=True,
-    ).stdout  # fmt: skip
-    assert sorted(out.split()) == customers
+        tmp_path / "lib",
+    )
+    assert out.returncode == 0, out.stderr
+    assert sorted(out.stdout.split()) == customers
+
+
+@pytest.mark.broker
+def test_produce_reads_what_kcat_sent(settings: Settings, tmp_path: Path) -> None:
+    """The other direction: bytes written by a third-party client decode in our codec."""
+    bootstrap = settings.kafka.bootstrap_servers
+    _kcat_or_skip(bootstrap, tmp_path / "lib")
+    codec = SingleObjectCodec(topics=settings.topics)
+    ev = _login("kc-x", 1)
+    del ev["event_type"]
+    payload = tmp_path / "one.bin"
+    payload.write_bytes(codec.encode("login", ev))
+    topic = settings.topics.name("login")
+    sent = run_kcat(
+        ["-b", bootstrap, "-P", "-t", topic, "-k", "kc-x", str(payload)], tmp_path / "lib"
+    )
+    assert sent.returncode == 0, sent.stderr
+    [msg] = consume_all(settings, topic, 1)
+    assert msg.key() == b"kc-x"
+    event_type, decoded = codec.decode(msg.value(), topic)
+    assert event_type == "login"
+    assert {k: decoded[k] for k in ev} == ev
 
 
 def _csv_file(path: Path, rows: list[dict[str, Any]]) -> None:
