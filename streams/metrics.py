@@ -52,8 +52,8 @@ class Metrics:
             "Unix time of the last successful ClickHouse write.", registry=r,
         )
 
-    def consumed(self, event_type: str) -> None:
-        self.events_consumed.labels(event_type).inc()
+    def consumed(self, event_type: str, n: int = 1) -> None:
+        self.events_consumed.labels(event_type).inc(n)
 
     def dead_lettered(self, reason: str) -> None:
         self.events_dead_lettered.labels(reason).inc()

@@ -97,6 +97,9 @@ class WorkerSettings(BaseModel):
     session_timeout_s: float = Field(
         10.0, gt=0, description="Kafka group session timeout; short = fast failover"
     )
+    max_poll_records: int = Field(
+        5_000, ge=1, description="records per fetch: the batch the worker applies at once"
+    )
 
 
 class Settings(BaseSettings):

@@ -56,14 +56,19 @@ from streams.engine.state import (
     CLOSURE,
     DAY_MS,
     LOGIN_FAIL,
+    LOGIN_OK,
     NEVER,
     TX_BANK,
+    TX_CI,
+    TX_CI_BIG_OUT,
     CustomerState,
     Entry,
 )
-from streams.engine.timeline import fold_before, gap_end
+from streams.engine.timeline import fold_before, gap_end, last_activity_before_now
 
 _RISK_NEUTRAL = frozenset({TX_BANK, LOGIN_FAIL, CLOSURE})
+#: Entries whose fold can only move the fold-driven risk inputs (see ``_risk_unchanged``).
+_RISK_ROUTINE = frozenset({LOGIN_OK, LOGIN_FAIL, TX_CI, TX_CI_BIG_OUT, TX_BANK, CLOSURE})
 STALLED = "stalled"
 AT_RISK = "at_risk"
 
@@ -77,6 +82,7 @@ class PartitionEngine:
         "_due",
         "_folds",
         "_hold",
+        "_inactive_ms",
         "_lateness",
         "_out",
         "_snap_dirty",
@@ -94,6 +100,7 @@ class PartitionEngine:
         self._lateness = self.config.allowed_lateness_s * 1000
         self._auto_wm = self.config.watermark_from_events
         self._hold = self.config.orphan_hold_s * 1000
+        self._inactive_ms = self.config.risk_inactive_days * DAY_MS
         #: Highest event time accepted on this partition.
         self.max_seen = NEVER
         #: Events before this instant are too late; decisions up to it are final.
@@ -379,8 +386,36 @@ class PartitionEngine:
         if entry[2] in _RISK_NEUTRAL and entry[6] is None:
             return
         at = entry[0]
-        if st.opened_at is not None and at >= st.opened_at:
-            self._assess(st, at)
+        opened = st.opened_at
+        if opened is None or at < opened:
+            return
+        if entry[2] in _RISK_ROUTINE and self._risk_unchanged(st, at):
+            return
+        self._assess(st, at)
+
+    def _risk_unchanged(self, st: CustomerState, at: int) -> bool:
+        """True when folding a routine entry cannot have changed the risk reasons.
+
+        Most folded entries are routine activity. The reasons are a function of decisions (each
+        followed by an assessment), the opening (always assessed), complaints (always assessed)
+        and three fold-driven inputs, which the previous reasons record: balance drained,
+        last activity a large outbound transfer, inactive. If none of the three differs from
+        what the reasons say, ``assess`` would return the same reasons and emit nothing.
+        """
+        drained = outbound = inactive = False
+        for r in st.risk_reasons:
+            name = r[0]
+            if name == "inactive":
+                inactive = True
+            elif name == "balance_drained":
+                drained = True
+            elif name == "outbound_transfer":
+                outbound = True
+        if drained != (st.f_below is not None) or outbound != st.f_act_big:
+            return False
+        last = last_activity_before_now(st)
+        now_inactive = last is not None and at - last >= self._inactive_ms
+        return now_inactive == inactive
 
     def _assess(self, st: CustomerState, at: int) -> None:
         """Re-score as of ``at``; emit RiskChange and at_risk cohort moves."""

@@ -1,14 +1,19 @@
 """The Faust shell: topics, the customer-state table and the agent that feeds the processor.
 
 Faust owns what it is good at: the consumer group and partition assignment, the changelogged
-Table (RocksDB in production, memory in tests) and the worker lifecycle. Decisions are made by
+Table (RocksDB in production, memory in tests), offset commits and the worker lifecycle.
+Records reach the worker a fetch at a time through :mod:`streams.worker.transport` (no
+per-event stream machinery); decisions are made by
 :class:`~streams.worker.processor.Processor`; rows leave through
 :class:`~streams.sink.batcher.Batcher`.
 
-Delivery: the agent iterates with ``noack()`` and acknowledges events only after the rows they
-produced are stored in ClickHouse and their state changes are written to the table, so Faust
-never commits an offset whose effects could still be lost (at-least-once). Replayed events are
-no-ops in the engine (it de-duplicates by event id) and replayed rows collapse in ClickHouse.
+Delivery, per flush and in this order: (1) rows are written to ClickHouse, (2) the changed
+customer states go to the Table (and its changelog), (3) the offsets are acknowledged, and
+Faust commits them after flushing its producer. A crash before (2) re-delivers events whose
+rows are already stored: they are re-applied to the older state and re-write identical rows,
+which collapse in ClickHouse. A crash between (2) and (3) re-delivers events the restored state
+has already applied: the engine reports them as duplicates and their rows are already stored.
+Either way ClickHouse ends as if nothing had happened (at-least-once, idempotent at the end).
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ import logging
 import struct
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import faust
 from faust.streams import _current_event
-from faust.types import EventT
+from faust.types import TP
 
 from streams.codec import codec_from_settings
 from streams.engine.outputs import Duplicate, Orphan, Output, TooLate
@@ -34,7 +40,14 @@ from streams.settings import Settings
 from streams.sink.batcher import Batcher
 from streams.sink.rows import event_row, output_rows
 from streams.store.base import Store
-from streams.worker.processor import Processor, RawRecord, Rejected, Result
+from streams.worker.processor import Processor, Rejected, Result
+from streams.worker.transport import (
+    BatchConsumer,
+    BatchHandler,
+    BatchTransport,
+    KafkaRecord,
+    RecordBatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +59,45 @@ META_KEY = b"\x00meta:%d"
 
 
 class _App(faust.App):
-    """A Faust app that runs one coroutine before it stops (the worker's final flush)."""
+    """A Faust app with the batch consumer and a flush before it stops."""
 
     before_stop: Callable[[], Awaitable[None]] | None = None
+    batch_topics: tuple[str, ...] = ()
+    batch_handler: BatchHandler | None = None
+
+    def _new_transport(self) -> Any:
+        return BatchTransport(self.conf.broker_consumer, self)
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        assert isinstance(consumer, BatchConsumer)
+        consumer.batch_topics = self.batch_topics
+        consumer.batch_handler = self.batch_handler
+        consumer.before_wait_empty = self.before_stop
+        return consumer
 
     async def on_stop(self) -> None:
-        # Runs before Faust stops the consumer and tables: store what is buffered and ack it,
-        # or Faust would wait forever for the unacknowledged events on a graceful shutdown.
+        # Runs before Faust stops the consumer and tables: store what is buffered and ack it.
         if self.before_stop is not None:
             try:
                 await self.before_stop()
             except Exception:
                 log.exception("final flush failed; unacknowledged events will be re-delivered")
         await super().on_stop()
+
+
+class _PartitionScope:
+    """Stands in for Faust's "current event" while the worker writes a partition's states.
+
+    Faust tables take the changelog partition (and RocksDB picks its per-partition database)
+    from ``current_event().message.partition``. The batch path has no Event objects, so table
+    writes for partition P run with this object, whose message names P, as the current event.
+    """
+
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.message = SimpleNamespace(topic=topic, partition=partition)
 
 
 class JourneyWorker:
@@ -88,13 +127,13 @@ class JourneyWorker:
             broker_session_timeout=w.session_timeout_s,
             broker_heartbeat_interval=max(1.0, w.session_timeout_s / 6),
             broker_rebalance_timeout=w.session_timeout_s,
+            broker_max_poll_records=w.max_poll_records,
             producer_acks=-1,
             **_faust_security(broker_kwargs),
         )
         raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-        self.source = self.app.topic(
-            *self.inputs.values(), key_type=bytes, value_type=bytes, **raw
-        )
+        self.source = self.app.topic(*self.inputs.values(), key_type=bytes, value_type=bytes, **raw)
+        self.app.topics.add(self.source)  # subscribe: the batch consumer feeds _on_batch
         self.dead_letter = self.app.topic(self.derived["dead_letter"], **raw)
         self.too_late = self.app.topic(self.derived["too_late"], **raw)
         self.orphans = self.app.topic(self.derived["orphans"], **raw)
@@ -110,22 +149,27 @@ class JourneyWorker:
             {topic: event_type for event_type, topic in self.inputs.items()},
             idle_s=w.idle_topic_s,
         )
-        self.batcher = Batcher(
-            store, max_rows=w.sink_batch_rows, max_seconds=w.sink_batch_seconds
-        )
+        self.batcher = Batcher(store, max_rows=w.sink_batch_rows, max_seconds=w.sink_batch_seconds)
         self._loaded: set[int] = set()
-        self._pending: list[tuple[Any, EventT]] = []
-        #: Last event seen per partition: Faust tables take the changelog partition from the
-        #: "current event", so timer-driven work on a partition runs in that event's context.
-        self._last_event: dict[int, EventT] = {}
+        #: Offsets applied since the last flush, acknowledged once their rows are stored.
+        self._pending: dict[TP, list[int]] = {}
+        self._scopes: dict[int, _PartitionScope] = {}
         self._lock = asyncio.Lock()
         self.events_processed = 0
-        self.app.agent(self.source, name="journey")(self._agent)
-        self.app.timer(w.sink_batch_seconds)(self._on_timer)
+        self.app.batch_topics = tuple(self.inputs.values())
+        self.app.batch_handler = self._on_batch
         self.app.before_stop = self.flush
+        self.app.timer(w.sink_batch_seconds)(self._on_timer)
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ state in the table
+    def _scope(self, partition: int) -> _PartitionScope:
+        scope = self._scopes.get(partition)
+        if scope is None:
+            topic = next(iter(self.inputs.values()))
+            scope = self._scopes[partition] = _PartitionScope(topic, partition)
+        return scope
+
     def _ensure_loaded(self, partition: int) -> None:
         """Load a partition's customers from the table into its engine, once per assignment."""
         if partition in self._loaded:
@@ -145,79 +189,71 @@ class JourneyWorker:
         if n:
             log.info("partition %d: restored %d customers from the state table", partition, n)
 
-    def _persist_all(self) -> None:
-        """Snapshot rows and table writes for every customer changed since the last flush.
-
-        Runs once per flush, not per event: a customer touched by many events in a batch is
-        written once. Faust tables derive the changelog partition from the "current event",
-        so each partition's writes run in the context of that partition's last event.
-        """
-        for partition in list(self.processor.engines):
-            event = self._last_event.get(partition)
-            if event is None:
-                continue
-            engine = self.processor.engine(partition)
+    def _take_snapshots(self) -> None:
+        """Snapshot rows of every customer changed since the last flush, into the batcher."""
+        for engine in self.processor.engines.values():
             for table, rows in output_rows(list(engine.take_snapshots())).items():
                 self.batcher.add(table, rows)
-            token = _current_event.set(weakref.ref(event))
+
+    def _persist_all(self) -> None:
+        """Write every changed customer state (and each partition's watermark) to the table.
+
+        Runs once per flush, not per event: a customer touched by many events in a batch is
+        written once.
+        """
+        for partition, engine in list(self.processor.engines.items()):
+            dirty = engine.take_dirty()
+            if not dirty and partition not in self._loaded:
+                continue
+            token = _current_event.set(weakref.ref(self._scope(partition)))  # type: ignore[arg-type]
             try:
-                self._persist(partition)
+                prefix = _PART.pack(partition)
+                for cid, data in dirty.items():
+                    key = cid.encode()
+                    if data is None:
+                        self.table.pop(key, None)
+                    else:
+                        self.table[key] = prefix + data
+                self.table[META_KEY % partition] = prefix + engine.export_meta()
             finally:
                 _current_event.reset(token)
 
-    def _persist(self, partition: int) -> None:
-        """Write the partition's changed states (and watermark) to the changelogged table."""
-        engine = self.processor.engine(partition)
-        prefix = _PART.pack(partition)
-        for cid, data in engine.take_dirty().items():
-            key = cid.encode()
-            if data is None:
-                self.table.pop(key, None)
-            else:
-                self.table[key] = prefix + data
-        self.table[META_KEY % partition] = prefix + engine.export_meta()
-
-    # ------------------------------------------------------------------ the agent
-    async def _agent(self, stream: Any) -> Any:
-        async for event in stream.noack().events():
-            message = event.message
-            partition = message.partition
-            self._ensure_loaded(partition)
-            record = RawRecord(message.topic, partition, message.offset, event.key, event.value)
-            self.metrics.consumed(self.processor.topic_types.get(message.topic, "unknown"))
-            result = self.processor.process([record])
-            self._last_event[partition] = event
-            await self._apply(partition, result, record)
-            self.events_processed += 1
-            self._pending.append((stream, event))
+    # ------------------------------------------------------------------ the hot path
+    async def _on_batch(self, batch: RecordBatch) -> None:
+        """One fetch: decode, apply to the engines, buffer rows; flush when due."""
+        async with self._lock:
+            for tp, records in batch.items():
+                self._ensure_loaded(tp.partition)
+                topic_type = self.processor.topic_types.get(tp.topic, "unknown")
+                self.metrics.consumed(topic_type, len(records))
+            result = self.processor.process(
+                record for records in batch.values() for record in records
+            )
+            await self._apply(result)
+            for tp, records in batch.items():
+                self._pending.setdefault(tp, []).extend(r.offset for r in records)
+                self.events_processed += len(records)
             if self.batcher.due():
-                await self.flush()
-            yield None
+                await self._flush()
 
-    async def _apply(self, partition: int, result: Result, record: RawRecord | None) -> None:
-        """Route a result: rejects to their topics, rows to the batcher, state to the table."""
+    async def _apply(self, result: Result) -> None:
+        """Route a result: rejects to their topics, rows to the batcher."""
         for rejected in result.rejected:
             await self._reject(rejected)
-        await self._route(result.outputs, record)
-        engine = self.processor.engine(partition)
-        late = {o.event_id for o in result.outputs if isinstance(o, TooLate)}
-        for event_type, ev in result.events:
-            if ev["event_id"] in late:
+        late = await self._route(result.outputs, result.sources)
+        rows = []
+        engines = self.processor.engines
+        for partition, event_type, ev in result.events:
+            if late and ev["event_id"] in late:
                 continue  # not applied: it lives in the too-late topic, not in the history
-            st = engine.state_of(ev["customer_id"])
-            self.batcher.add(
-                "events",
-                [
-                    event_row(
-                        event_type,
-                        ev,
-                        getattr(st, "opened_at", None),
-                        getattr(st, "opening_channel", None),
-                    )
-                ],
-            )
-        for table, rows in output_rows(result.outputs).items():
-            self.batcher.add(table, rows)
+            st = engines[partition].state_of(ev["customer_id"])
+            if st is None:
+                rows.append(event_row(event_type, ev, None, None))
+            else:
+                rows.append(event_row(event_type, ev, st.opened_at, st.open_channel))
+        self.batcher.add("events", rows)
+        for table, table_rows in output_rows(result.outputs).items():
+            self.batcher.add(table, table_rows)
 
     async def _tick(self) -> None:
         """Let quiet partitions' watermarks move (idle topics, wall clock) and fire deadlines."""
@@ -225,12 +261,11 @@ class JourneyWorker:
         if self.settings.worker.wall_clock_watermark:
             wall = int(time.time() * 1000) - self.settings.engine.allowed_lateness_s * 1000
         for partition in list(self.processor.engines):
-            event = self._last_event.get(partition)
-            if event is None:
+            if partition not in self._loaded:
                 continue
             outputs = self.processor.tick(partition, wall)
             if outputs:
-                await self._apply(partition, Result(outputs=outputs), None)
+                await self._apply(Result(outputs=outputs))
 
     async def _reject(self, rejected: Rejected) -> None:
         r = rejected.record
@@ -241,18 +276,23 @@ class JourneyWorker:
             headers=_headers(rejected.reason, rejected.detail, r),
         )
 
-    async def _route(self, outputs: list[Output], record: RawRecord | None) -> None:
+    async def _route(self, outputs: list[Output], sources: Mapping[str, KafkaRecord]) -> set[str]:
+        """Send rejections to their topics, count the rest; returns too-late event ids."""
+        late: set[str] = set()
         for out in outputs:
             if isinstance(out, TooLate | Duplicate):
                 if isinstance(out, TooLate):
+                    late.add(out.event_id)
                     self.metrics.too_late(out.event_type)
                     topic, reason = self.too_late, "too_late"
                 else:
                     self.metrics.dead_lettered("duplicate")
                     topic, reason = self.dead_letter, "duplicate"
+                record = sources.get(out.event_id)
                 assert record is not None, "rejections only come from input records"
                 await topic.send(
-                    key=record.key, value=record.value,
+                    key=record.key,
+                    value=record.value,
                     headers=_headers(reason, out.reason, record),
                 )
             elif isinstance(out, Orphan):
@@ -264,26 +304,35 @@ class JourneyWorker:
                 )
             else:
                 self.metrics.output(out.kind)
+        return late
 
     # ------------------------------------------------------------------ flushing
     async def flush(self) -> None:
-        """Store buffered rows, then acknowledge the events that produced them."""
+        """Store buffered rows and states, then acknowledge the events behind them."""
         async with self._lock:
-            pending, self._pending = self._pending, []
-            self._persist_all()
-            if self.batcher.pending:
-                started = time.monotonic()
-                batch = self.batcher.take()
-                loop = asyncio.get_running_loop()
-                rows = await loop.run_in_executor(None, self.batcher.write, batch)
-                self.metrics.flushed(time.monotonic() - started, rows, self.batcher)
-            for stream, event in pending:
-                await stream.ack(event)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        self._take_snapshots()
+        if self.batcher.pending:
+            started = time.monotonic()
+            batch = self.batcher.take()
+            loop = asyncio.get_running_loop()
+            rows = await loop.run_in_executor(None, self.batcher.write, batch)
+            self.metrics.flushed(time.monotonic() - started, rows, self.batcher)
+        # Only now that the rows are stored: states to the table, then the offsets.
+        self._persist_all()
+        consumer = self.app.consumer
+        assert isinstance(consumer, BatchConsumer)
+        for tp, offsets in pending.items():
+            consumer.ack_offsets(tp, offsets)
 
     async def _on_timer(self) -> None:
-        await self._tick()
-        if self.batcher.due() or self._pending:
-            await self.flush()
+        async with self._lock:
+            await self._tick()
+            if self.batcher.due() or self._pending:
+                await self._flush()
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
         await self.flush()
@@ -292,7 +341,7 @@ class JourneyWorker:
             self._loaded.discard(tp.partition)
 
 
-def _headers(reason: str, detail: str, r: RawRecord) -> list[tuple[str, bytes]]:
+def _headers(reason: str, detail: str, r: KafkaRecord) -> list[tuple[str, bytes]]:
     return [
         ("reason", reason.encode()),
         ("detail", detail.encode("utf-8", "replace")[:1000]),

@@ -17,6 +17,7 @@ from streams.codec.base import Codec, DecodeError
 from streams.engine.config import EngineConfig
 from streams.engine.outputs import Duplicate, Orphan, Output, TooLate
 from streams.engine.partition import PartitionEngine
+from streams.worker.transport import KafkaRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,23 +35,30 @@ class RawRecord:
 class Rejected:
     """A record that cannot be used, with the reason; it goes to the dead-letter topic."""
 
-    record: RawRecord
+    record: KafkaRecord
     reason: str
     detail: str
 
 
 @dataclass(slots=True)
 class Result:
-    """What one batch produced: engine records, decoded events (for the raw table), rejects."""
+    """What one batch produced: engine records, decoded events (for the raw table), rejects.
+
+    ``events`` are ``(partition, event_type, event)`` in input order; ``sources`` maps each
+    decoded event's id to its record, so a rejection by the engine (too late, duplicate) can
+    forward the original bytes.
+    """
 
     outputs: list[Output] = field(default_factory=list)
-    events: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    events: list[tuple[int, str, Mapping[str, Any]]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    sources: dict[str, KafkaRecord] = field(default_factory=dict)
 
     def extend(self, other: Result) -> None:
         self.outputs.extend(other.outputs)
         self.events.extend(other.events)
         self.rejected.extend(other.rejected)
+        self.sources.update(other.sources)
 
 
 #: Engine records that are rejections of an input event rather than journey facts.
@@ -141,7 +149,7 @@ class Processor:
         t = self.clocks[partition].input_time()
         return None if t is None else t - self._lateness_ms
 
-    def decode(self, record: RawRecord) -> tuple[str, dict[str, Any]] | Rejected:
+    def decode(self, record: KafkaRecord) -> tuple[str, dict[str, Any]] | Rejected:
         """Bytes to (event type, event), or a :class:`Rejected` saying why not."""
         if record.value is None:
             return Rejected(record, "malformed", "record has no value (tombstone)")
@@ -160,20 +168,27 @@ class Processor:
             )
         return event_type, event
 
-    def process(self, records: Iterable[RawRecord]) -> Result:
+    def process(self, records: Iterable[KafkaRecord]) -> Result:
         """Decode and apply a batch (records of any partitions, in offset order per partition)."""
         result = Result()
         by_partition: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
+        sources = result.sources
         for record in records:
             decoded = self.decode(record)
             if isinstance(decoded, Rejected):
                 result.rejected.append(decoded)
                 continue
-            by_partition.setdefault(record.partition, []).append(decoded)
-            self.engine(record.partition)
-            self.clocks[record.partition].observe(record.topic, decoded[1]["occurred_at"])
+            partition = record.partition
+            batch = by_partition.get(partition)
+            if batch is None:
+                batch = by_partition[partition] = []
+                self.engine(partition)
+            batch.append(decoded)
+            event = decoded[1]
+            sources[event["event_id"]] = record
+            self.clocks[partition].observe(record.topic, event["occurred_at"])
         for partition, batch in by_partition.items():
-            result.events.extend(batch)
+            result.events.extend((partition, t, e) for t, e in batch)
             engine = self.engine(partition)
             result.outputs.extend(engine.process_many(batch))
             wm = self.watermark_for(partition)

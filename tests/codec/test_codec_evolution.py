@@ -35,9 +35,16 @@ def test_history_is_readable_by_current(event_type: str, version: int, old: dict
 
 
 def test_history_folder_convention_is_applied() -> None:
-    """Each history file belongs to a known type (may be empty until a schema first changes)."""
+    """Each history file belongs to a known type, and every type's newest version is current."""
     history = list(iter_history(find_schemas_dir()))
     assert all(t in CURRENT and n >= 1 for t, n, _ in history)
+    newest: dict[str, tuple[int, dict]] = {}
+    for t, n, path in history:
+        if t not in newest or n > newest[t][0]:
+            newest[t] = (n, json.loads(path.read_text()))
+    assert sorted(newest) == sorted(CURRENT), "every event type needs history/<type>/v1.avsc"
+    stale = [t for t, (_, schema) in newest.items() if schema != CURRENT[t]]
+    assert stale == [], f"copy changed schemas to schemas/history as the next version: {stale}"
 
 
 def _login() -> dict:

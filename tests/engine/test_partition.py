@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from conftest import T0, kinds, run
 
 from streams.engine import EngineConfig, PartitionEngine
@@ -143,3 +146,27 @@ def test_advance_never_moves_the_watermark_back(engine: PartitionEngine) -> None
     assert engine.watermark == T0
     (r,) = engine.process(*opened("a", T0 - 1))
     assert r.kind == "too_late"
+
+
+def test_routine_fold_shortcut_emits_exactly_what_full_assessment_emits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Skipping the risk assessment of routine folds is an optimisation, not a behaviour."""
+    from streams.simulate import SimulationParams, generate_events
+
+    params = SimulationParams(n_customers=150, seed=11)
+    events = [(e["event_type"], e) for e in generate_events(params)]
+
+    def replay() -> tuple[list[Any], dict[str, bytes | None]]:
+        engine = PartitionEngine(EngineConfig())
+        out: list[Any] = []
+        for i in range(0, len(events), 500):
+            out += engine.process_many(events[i : i + 500])
+        out += engine.advance(2**61)
+        return out, {c: engine.snapshot_of(c) for c in engine.customer_ids()}  # type: ignore[misc]
+
+    fast = replay()
+    monkeypatch.setattr(PartitionEngine, "_risk_unchanged", lambda self, st, at: False)
+    full = replay()
+    assert len(fast[0]) > 1000 and any(r.kind == "risk_change" for r in fast[0])
+    assert fast == full
