@@ -94,7 +94,8 @@ class Store(abc.ABC):
         """Insert columnar ``data`` (one sequence per column, in ``columns`` order); return rows.
 
         Columns may be lists or numpy arrays.  The values are shipped in a binary format, never
-        rendered into SQL text.  All columns must have the same length.
+        rendered into SQL text.  All columns must have the same length.  A ``DateTime`` column
+        takes aware datetimes or int epoch seconds (the sink's hot path), not a mix of both.
         """
 
     @abc.abstractmethod

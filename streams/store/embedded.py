@@ -85,6 +85,17 @@ def arrow_type(t: CHType) -> pa.DataType | None:
     return None
 
 
+def _is_datetime(t: CHType) -> bool:
+    return t.name == "DateTime" or (t.name == "Nullable" and t.inner.name == "DateTime")
+
+
+def _first_is_int(values: Sequence[Any]) -> bool:
+    for v in values:
+        if v is not None:
+            return isinstance(v, int)
+    return False
+
+
 def _to_store_error(exc: BaseException, what: str) -> StoreError:
     text = str(exc).strip()
     m = _CODE.search(text)
@@ -185,6 +196,8 @@ class EmbeddedStore(Store):
                 raise StoreError(f"insert into {table}: no column {col!r}")
             t = types[col]
             atype = arrow_type(t)
+            if _is_datetime(t) and _first_is_int(values):
+                atype = pa.uint32()  # int epoch seconds: DateTime's own representation
             if t.name == "UUID" or (t.name == "Nullable" and t.inner.name == "UUID"):
                 values = [None if v is None else str(v) for v in values]
             try:

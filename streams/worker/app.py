@@ -38,7 +38,7 @@ from streams.kafka.topics import derived_topics, input_topics
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.sink.batcher import Batcher
-from streams.sink.rows import event_row, output_rows
+from streams.sink.rows import EVENT_COLUMNS, event_values, output_rows
 from streams.store.base import Store
 from streams.worker.processor import Processor, Rejected, Result
 from streams.worker.transport import (
@@ -154,8 +154,12 @@ class JourneyWorker:
         #: Offsets applied since the last flush, acknowledged once their rows are stored.
         self._pending: dict[TP, list[int]] = {}
         self._scopes: dict[int, _PartitionScope] = {}
+        #: Next offset to process per input partition (for backlogs).
+        self._next_offset: dict[TP, int] = {}
         self._lock = asyncio.Lock()
         self.events_processed = 0
+        #: ``time.perf_counter()`` when the first fetch arrived (benchmarks, progress output).
+        self.first_batch_at: float | None = None
         self.app.batch_topics = tuple(self.inputs.values())
         self.app.batch_handler = self._on_batch
         self.app.before_stop = self.flush
@@ -221,17 +225,22 @@ class JourneyWorker:
     # ------------------------------------------------------------------ the hot path
     async def _on_batch(self, batch: RecordBatch) -> None:
         """One fetch: decode, apply to the engines, buffer rows; flush when due."""
+        if self.first_batch_at is None:
+            self.first_batch_at = time.perf_counter()
         async with self._lock:
             for tp, records in batch.items():
                 self._ensure_loaded(tp.partition)
                 topic_type = self.processor.topic_types.get(tp.topic, "unknown")
                 self.metrics.consumed(topic_type, len(records))
+            for tp, records in batch.items():
+                self._update_backlog(tp, records[-1].offset + 1)
             result = self.processor.process(
                 record for records in batch.values() for record in records
             )
             await self._apply(result)
             for tp, records in batch.items():
                 self._pending.setdefault(tp, []).extend(r.offset for r in records)
+                self._next_offset[tp] = records[-1].offset + 1
                 self.events_processed += len(records)
             if self.batcher.due():
                 await self._flush()
@@ -248,15 +257,35 @@ class JourneyWorker:
                 continue  # not applied: it lives in the too-late topic, not in the history
             st = engines[partition].state_of(ev["customer_id"])
             if st is None:
-                rows.append(event_row(event_type, ev, None, None))
+                rows.append(event_values(event_type, ev, None, None))
             else:
-                rows.append(event_row(event_type, ev, st.opened_at, st.open_channel))
-        self.batcher.add("events", rows)
+                rows.append(event_values(event_type, ev, st.opened_at, st.open_channel))
+        self.batcher.add_tuples("events", EVENT_COLUMNS, rows)
         for table, table_rows in output_rows(result.outputs).items():
             self.batcher.add(table, table_rows)
 
+    def _update_backlog(self, tp: TP, position: int | None) -> None:
+        """Records of ``tp`` still on the broker (high-water mark - position), for the clock."""
+        consumer = self.app.consumer
+        try:
+            highwater = consumer.highwater(tp)
+        except Exception:  # not assigned (any more), or no fetch response yet
+            highwater = None
+        if position is None:
+            position = self._next_offset.get(tp)
+        if position is None:
+            # Nothing processed yet: the group's committed offset, or the beginning of the
+            # log for a new group (consumer_auto_offset_reset is "earliest").
+            position = consumer._committed_offset.get(tp) or 0  # type: ignore[attr-defined]
+        backlog = None if highwater is None or position is None else max(0, highwater - position)
+        self.processor.set_backlog(tp.partition, tp.topic, backlog)
+
     async def _tick(self) -> None:
         """Let quiet partitions' watermarks move (idle topics, wall clock) and fire deadlines."""
+        for partition in list(self.processor.engines):
+            if partition in self._loaded:
+                for topic in self.inputs.values():
+                    self._update_backlog(TP(topic, partition), None)
         wall = None
         if self.settings.worker.wall_clock_watermark:
             wall = int(time.time() * 1000) - self.settings.engine.allowed_lateness_s * 1000
@@ -339,6 +368,7 @@ class JourneyWorker:
         for tp in revoked:
             self.processor.drop(tp.partition)
             self._loaded.discard(tp.partition)
+            self._next_offset.pop(tp, None)
 
 
 def _headers(reason: str, detail: str, r: KafkaRecord) -> list[tuple[str, bytes]]:

@@ -72,13 +72,21 @@ class InputClock:
     deliver every opening before the first login), so "max event time seen" would run ahead
     of the slower topics and turn their events into false too-late ones. The watermark is
     therefore the minimum over the topics of the highest event time seen on each, minus the
-    allowed lateness; a topic that delivered nothing for ``idle_s`` of wall time stops
-    holding it back (Flink's source idleness), or a partition without closures would never
-    advance. When every topic is idle, the partition is caught up and the watermark is the
-    highest event time seen overall, minus the lateness.
+    allowed lateness, over the topics that still *hold* it:
+
+    * a topic with a backlog (records on the broker it has not delivered yet, from the
+      consumer's high-water mark) always holds: its next records may be older than the rest;
+    * a caught-up topic holds for ``idle_s`` of wall time after its last record (events in
+      flight), then stops (Flink's source idleness), or a partition without closures would
+      never advance;
+    * a topic whose backlog is unknown (not fetched yet) holds until it has been silent for
+      ``idle_s``.
+
+    When no topic holds, the partition is caught up and the watermark is the highest event
+    time seen overall, minus the lateness.
     """
 
-    __slots__ = ("_clock", "idle_s", "last_seen", "max_t")
+    __slots__ = ("_clock", "backlog", "idle_s", "last_seen", "max_t")
 
     def __init__(
         self, topics: Iterable[str], idle_s: float, clock: Callable[[], float] = time.monotonic
@@ -90,18 +98,30 @@ class InputClock:
         #: A topic that has delivered nothing yet counts as active from the clock's creation:
         #: it holds the watermark back until it has spoken or gone idle.
         self.last_seen: dict[str, float] = dict.fromkeys(topics, now)
+        #: Records on the broker not delivered yet, per topic (None = unknown).
+        self.backlog: dict[str, int | None] = {}
 
     def observe(self, topic: str, event_time_ms: int) -> None:
         if event_time_ms > self.max_t.get(topic, -(2**62)):
             self.max_t[topic] = event_time_ms
         self.last_seen[topic] = self._clock()
 
+    def set_backlog(self, topic: str, backlog: int | None) -> None:
+        """Records of ``topic`` (this partition) still on the broker, None if unknown."""
+        self.backlog[topic] = backlog
+
+    def holds(self, topic: str, now: float) -> bool:
+        backlog = self.backlog.get(topic)
+        if backlog is not None and backlog > 0:
+            return True
+        return now - self.last_seen[topic] < self.idle_s
+
     def input_time(self) -> int | None:
-        """Event time up to which every non-idle topic has delivered, or None if unknown."""
+        """Event time up to which every holding topic has delivered, or None if unknown."""
         now = self._clock()
-        active = [topic for topic, seen in self.last_seen.items() if now - seen < self.idle_s]
+        active = [topic for topic in self.last_seen if self.holds(topic, now)]
         if any(topic not in self.max_t for topic in active):
-            return None  # an active topic has not delivered anything yet
+            return None  # a holding topic has not delivered anything yet
         if active:
             return min(self.max_t[topic] for topic in active)
         return max(self.max_t.values()) if self.max_t else None
@@ -142,6 +162,11 @@ class Processor:
         """Forget a partition (revoked in a rebalance); its state lives on in the table."""
         self.engines.pop(partition, None)
         self.clocks.pop(partition, None)
+
+    def set_backlog(self, partition: int, topic: str, backlog: int | None) -> None:
+        """Tell the partition's clock how many records of ``topic`` are still to come."""
+        self.engine(partition)
+        self.clocks[partition].set_backlog(topic, backlog)
 
     def watermark_for(self, partition: int) -> int | None:
         """The watermark the partition's input allows now (None until it has input)."""

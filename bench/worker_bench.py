@@ -1,0 +1,297 @@
+"""End-to-end throughput of one journey worker process against two references, in one run.
+
+    python bench/worker_bench.py [--customers 1500] [--partitions 6] [--clickhouse URL]
+                                 [--quix-python .quixvenv/bin/python] [--profile DIR]
+
+One Tansu broker and one generated data set (the calibrated simulator, Avro single-object
+encoded, keyed by customer) feed, one after the other and each in its own process:
+
+* **journey**: ``JourneyWorker`` as ``journey worker`` runs it - decode, journey engine,
+  derived records, rows to ClickHouse (chdb by default), customer state in a Faust Table on
+  RocksDB with its changelog, offsets committed after the rows are stored;
+* **baseline**: plain aiokafka ``getmany`` + the same fastavro decode + a dict update per
+  customer (no durability, nothing written) - the ceiling of a Python consumer here;
+* **quix** (when a Python with quixstreams is given): a Quix Streams application keeping
+  comparable per-customer state in its RocksDB store with changelogs (``bench/quix_peer.py``).
+
+Each contender is timed from its first record to its last one processed (journey: stored and
+acknowledged), so start-up and the first rebalance are excluded for all alike. The report is
+events/s and the ratios journey/baseline and journey/quix. ``--profile DIR`` also runs
+py-spy on the journey process and prints its top frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _settings(bootstrap: str, prefix: str, partitions: int) -> Any:
+    from streams.settings import Settings
+
+    return Settings(
+        kafka={"bootstrap_servers": bootstrap},
+        topics={"prefix": prefix, "partitions": partitions},
+    )
+
+
+# ----------------------------------------------------------------------------- contenders
+def run_journey(args: argparse.Namespace) -> dict[str, Any]:
+    """Child process: one journey worker until every event is stored and acknowledged."""
+    from streams.worker.run import prepare_store, run_worker
+
+    base = _settings(args.bootstrap, args.prefix, args.partitions)
+    data = Path(args.data)
+    url = args.clickhouse or f"chdb://{data / 'chdb'}"
+    s = base.model_copy(
+        update={
+            "clickhouse": base.clickhouse.model_copy(update={"url": url}),
+            "worker": base.worker.model_copy(
+                update={
+                    "app_id": f"bench-{time.time_ns()}",
+                    "data_dir": data / "worker",
+                    "store": "rocksdb://",
+                    "metrics_port": 0,
+                    "web_port": 0,
+                    "session_timeout_s": 6.0,
+                }
+            ),
+        }
+    )
+    store = prepare_store(s)
+    result: dict[str, Any] = {}
+
+    def setup(jw: Any) -> None:
+        @jw.app.task
+        async def watch() -> None:
+            while jw.events_processed < args.events:
+                await asyncio.sleep(0.01)
+            await jw.flush()
+            done = time.perf_counter()
+            result.update(events=jw.events_processed, seconds=done - jw.first_batch_at)
+            result["rows"] = jw.batcher.rows_written
+            result["counters"] = {
+                f"{m.name}{sorted(smp.labels.items())}": smp.value
+                for m in jw.metrics.registry.collect()
+                for smp in m.samples
+                if smp.name.endswith("_total") and smp.value
+            }
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    run_worker(s, store=store, setup=setup)
+    store.close()
+    return result
+
+
+def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
+    """Child process: aiokafka getmany + the same decode + a dict update per customer."""
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.codec import codec_from_settings
+    from streams.kafka.topics import input_topics
+
+    s = _settings(args.bootstrap, args.prefix, args.partitions)
+    codec = codec_from_settings(s)
+    topics = list(input_topics(s).values())
+
+    async def consume() -> dict[str, Any]:
+        consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=args.bootstrap,
+            group_id=f"baseline-{time.time_ns()}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        state: dict[str, list[int]] = {}
+        n = 0
+        first = None
+        try:
+            while n < args.events:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                for records in batches.values():
+                    if first is None:
+                        first = time.perf_counter()
+                    for r in records:
+                        _, ev = codec.decode(r.value, r.topic)
+                        t = ev["occurred_at"]
+                        st = state.get(ev["customer_id"])
+                        if st is None:
+                            st = state[ev["customer_id"]] = [0, 0, t, t]
+                        st[0] += 1
+                        st[1] += ev.get("amount_minor") or 0
+                        st[2] = min(st[2], t)
+                        st[3] = max(st[3], t)
+                        n += 1
+            assert first is not None
+            return {"events": n, "seconds": time.perf_counter() - first}
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(consume())
+
+
+# ----------------------------------------------------------------------------- driver
+def _child(
+    kind: str, args: argparse.Namespace, events: int, extra: list[str], out: Path | None = None
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable, __file__, f"_{kind}", "--bootstrap", args.bootstrap,
+        "--prefix", args.prefix, "--partitions", str(args.partitions),
+        "--events", str(events), *extra,
+    ]  # fmt: skip
+    if out is not None:
+        cmd += ["--out", str(out)]
+    return _run_json(cmd, out)
+
+
+def _run_json(cmd: list[str], out: Path | None = None) -> dict[str, Any]:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if out is not None and out.exists():
+        return dict(json.loads(out.read_text()))
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            return dict(json.loads(line))
+    raise SystemExit(f"{cmd[1:3]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("mode", nargs="?", default="bench", help=argparse.SUPPRESS)
+    ap.add_argument("--customers", type=int, default=1500)
+    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--clickhouse", default="", help="clickhouse:// URL (default: chdb)")
+    ap.add_argument("--quix-python", default=str(ROOT / ".quixvenv/bin/python"))
+    ap.add_argument("--profile", default="", help="directory for a py-spy profile of journey")
+    ap.add_argument("--only", default="", help="comma list of contenders to run")
+    ap.add_argument("--bootstrap", help=argparse.SUPPRESS)
+    ap.add_argument("--prefix", default="bench.", help=argparse.SUPPRESS)
+    ap.add_argument("--events", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--data", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--out", default="", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.mode == "_journey":
+        # Faust redirects stdout to its logger: the result goes to a file.
+        Path(args.out).write_text(json.dumps(run_journey(args)))
+        return
+    if args.mode == "_baseline":
+        print(json.dumps(run_baseline(args)), flush=True)
+        return
+
+    from streams.embedded.broker import TansuBroker
+    from streams.embedded.stack import simulated_events
+    from streams.kafka.produce import produce_records
+    from streams.kafka.topics import create_topics, input_topics
+
+    only = set(filter(None, args.only.split(","))) or {"journey", "baseline", "quix"}
+    tmp = Path(tempfile.mkdtemp(prefix="journey-bench-"))
+    try:
+        with TansuBroker(log_dir=tmp / "broker").start() as broker:
+            args.bootstrap = broker.bootstrap
+            s = _settings(broker.bootstrap, args.prefix, args.partitions)
+            from confluent_kafka.admin import AdminClient
+
+            create_topics(s, AdminClient({"bootstrap.servers": broker.bootstrap}))
+            t = time.perf_counter()
+            events = list(simulated_events(args.customers, 15, args.seed))
+            sent = produce_records(events, s).total_sent
+            print(
+                f"{sent:,} events for {args.customers:,} customers on {args.partitions} "
+                f"partitions, produced in {time.perf_counter() - t:.1f} s",
+                flush=True,
+            )
+            results: dict[str, dict[str, Any]] = {}
+            if "baseline" in only:
+                results["baseline"] = _child("baseline", args, sent, [])
+                _report("baseline", results["baseline"])
+            if "journey" in only:
+                extra = ["--data", str(tmp / "journey")]
+                if args.clickhouse:
+                    extra += ["--clickhouse", args.clickhouse]
+                if args.profile:
+                    results["journey"] = _profiled(args, sent, extra)
+                else:
+                    results["journey"] = _child("journey", args, sent, extra, tmp / "j.json")
+                _report("journey", results["journey"])
+            if "quix" in only:
+                if Path(args.quix_python).exists():
+                    topics = {
+                        name: str(ROOT / "schemas" / f"{et}.avsc")
+                        for et, name in input_topics(s).items()
+                    }
+                    results["quix"] = _run_json(
+                        [args.quix_python, str(ROOT / "bench" / "quix_peer.py"),
+                         broker.bootstrap, json.dumps(topics), str(sent), str(tmp / "quix")]
+                    )  # fmt: skip
+                    _report("quix", results["quix"])
+                else:
+                    print(f"quix: skipped ({args.quix_python} not found; see quix_peer.py)")
+            _ratios(results)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _profiled(args: argparse.Namespace, events: int, extra: list[str]) -> dict[str, Any]:
+    out = Path(args.profile)
+    out.mkdir(parents=True, exist_ok=True)
+    raw = out / "journey.pyspy.txt"
+    cmd = [
+        "py-spy", "record", "--format", "raw", "--rate", "200", "-o", str(raw), "--",
+        sys.executable, __file__, "_journey", "--bootstrap", args.bootstrap,
+        "--prefix", args.prefix, "--partitions", str(args.partitions),
+        "--events", str(events), *extra, "--out", str(out / "journey.json"),
+    ]  # fmt: skip
+    result = _run_json(cmd, out / "journey.json")
+    _top_frames(raw)
+    return result
+
+
+def _top_frames(raw: Path, n: int = 15) -> None:
+    """Self time per frame from py-spy's collapsed stacks."""
+    self_time: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        leaf = stack.split(";")[-1]
+        self_time[leaf] = self_time.get(leaf, 0) + int(count)
+        total += int(count)
+    print(f"top frames by self time ({raw}):")
+    for frame, c in sorted(self_time.items(), key=lambda kv: -kv[1])[:n]:
+        print(f"  {100 * c / total:5.1f} %  {frame}")
+
+
+def _report(name: str, r: dict[str, Any]) -> None:
+    for key, value in sorted(r.get("counters", {}).items()):
+        print(f"    {key}: {value:,.0f}")
+    rate = r["events"] / r["seconds"]
+    r["rate"] = rate
+    print(f"{name:>9}: {r['events']:,} events in {r['seconds']:.2f} s = {rate:,.0f}/s", flush=True)
+
+
+def _ratios(results: dict[str, dict[str, Any]]) -> None:
+    j = results.get("journey")
+    if j is None:
+        return
+    for ref in ("baseline", "quix"):
+        if ref in results:
+            print(f"journey / {ref}: {j['rate'] / results[ref]['rate']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
