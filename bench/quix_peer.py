@@ -26,11 +26,20 @@ from quixstreams.models.serializers import Deserializer
 HEADER = 10  # C3 01 + 8-byte fingerprint
 
 
+def _strip_logical(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _strip_logical(v) for k, v in node.items() if k != "logicalType"}
+    if isinstance(node, list):
+        return [_strip_logical(v) for v in node]
+    return node
+
+
 class SingleObjectAvro(Deserializer):
     def __init__(self, schema_path: str) -> None:
         super().__init__()
         with open(schema_path) as f:
-            self.schema = fastavro.parse_schema(json.load(f))
+            # Times as epoch-millisecond ints, as journey's codec reads them.
+            self.schema = fastavro.parse_schema(_strip_logical(json.load(f)))
 
     def __call__(self, value: bytes, ctx: Any) -> Any:
         return fastavro.schemaless_reader(BytesIO(value[HEADER:]), self.schema, None)
@@ -69,6 +78,9 @@ def main() -> None:
 
     for name, schema in topics.items():
         topic = app.topic(name, key_deserializer="str", value_deserializer=SingleObjectAvro(schema))
+        # Tansu does not report retention settings, which Quix derives changelog configs from.
+        topic.broker_config.extra_config.setdefault("retention.ms", "-1")
+        topic.broker_config.extra_config.setdefault("retention.bytes", "-1")
         app.dataframe(topic).update(update, stateful=True)
     app.run(count=target, collect=False)
     print(json.dumps({"events": target, "seconds": marks["last"] - marks["first"]}), flush=True)

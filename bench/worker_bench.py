@@ -83,6 +83,15 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
             done = time.perf_counter()
             result.update(events=jw.events_processed, seconds=done - jw.first_batch_at)
             result["rows"] = jw.batcher.rows_written
+            result["stage_seconds"] = {k: round(v, 2) for k, v in jw.stage_seconds.items()}
+            states = [
+                e.state_of(c) for e in jw.processor.engines.values() for c in e.customer_ids()
+            ]
+            result["mean_recent"] = sum(len(st.recent) for st in states) / max(1, len(states))
+            result["watermark_lag_h"] = [
+                round((e.max_seen - e.watermark) / 3.6e6, 1)
+                for e in jw.processor.engines.values()
+            ]
             result["counters"] = {
                 f"{m.name}{sorted(smp.labels.items())}": smp.value
                 for m in jw.metrics.registry.collect()
@@ -279,6 +288,9 @@ def _top_frames(raw: Path, n: int = 15) -> None:
 def _report(name: str, r: dict[str, Any]) -> None:
     for key, value in sorted(r.get("counters", {}).items()):
         print(f"    {key}: {value:,.0f}")
+    for key in ("stage_seconds", "mean_recent", "watermark_lag_h"):
+        if key in r:
+            print(f"    {key}: {r[key]}")
     rate = r["events"] / r["seconds"]
     r["rate"] = rate
     print(f"{name:>9}: {r['events']:,} events in {r['seconds']:.2f} s = {rate:,.0f}/s", flush=True)

@@ -83,8 +83,21 @@ class WorkerSettings(BaseModel):
     store: str = Field("rocksdb://", description="rocksdb:// (durable) or memory:// (tests only)")
     web_port: int = Field(6066, description="Faust web port (0 = pick a free one)")
     metrics_port: int = Field(9466, description="Prometheus /metrics port (0 = disabled)")
-    sink_batch_rows: int = Field(20_000, ge=1, description="rows per ClickHouse insert, at most")
-    sink_batch_seconds: float = Field(1.0, gt=0, description="flush at least this often")
+    sink_batch_rows: int = Field(
+        50_000, ge=1, description="write to ClickHouse once this many rows are buffered"
+    )
+    sink_batch_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="write buffered rows to ClickHouse at least this often (each insert has a "
+        "fixed cost of tens of ms per table: fewer, larger inserts are faster)",
+    )
+    checkpoint_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="store rows, then customer states, then commit offsets this often; "
+        "a crash re-processes at most this much (idempotently)",
+    )
     standby_replicas: int = Field(0, ge=0)
     idle_topic_s: float = Field(
         5.0, gt=0, description="an input topic silent this long stops holding the watermark"

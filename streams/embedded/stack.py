@@ -139,7 +139,7 @@ def run_demo(settings: Settings, *, customers: int, months: int, seed: int) -> N
                         _say(f"  processed {last:,}/{target:,} ({rate:,.0f} events/s)")
                 # Let the input topics go idle so each partition's watermark reaches the end
                 # of the simulated history and the deadlines due by then fire.
-                await asyncio.sleep(s.worker.idle_topic_s + 2 * s.worker.sink_batch_seconds)
+                await asyncio.sleep(s.worker.idle_topic_s + 2 * jw.tick_seconds)
                 await jw.flush()
                 state["processed"] = jw.events_processed
                 os.kill(os.getpid(), signal.SIGTERM)

@@ -157,13 +157,22 @@ class JourneyWorker:
         #: Next offset to process per input partition (for backlogs).
         self._next_offset: dict[TP, int] = {}
         self._lock = asyncio.Lock()
+        self._write: tuple[asyncio.Future[int], float] | None = None
+        self._last_checkpoint = time.monotonic()
+        self._ticked = False
+        #: Seconds spent per stage (benchmarks and profiling; cheap to keep).
+        self.stage_seconds: dict[str, float] = dict.fromkeys(
+            ("process", "route", "write", "checkpoint_wait", "persist"), 0.0
+        )
         self.events_processed = 0
         #: ``time.perf_counter()`` when the first fetch arrived (benchmarks, progress output).
         self.first_batch_at: float | None = None
         self.app.batch_topics = tuple(self.inputs.values())
         self.app.batch_handler = self._on_batch
         self.app.before_stop = self.flush
-        self.app.timer(w.sink_batch_seconds)(self._on_timer)
+        #: Timer period: watermarks of quiet partitions, due deadlines, time-based writes.
+        self.tick_seconds = min(1.0, w.sink_batch_seconds, w.checkpoint_seconds)
+        self.app.timer(self.tick_seconds)(self._on_timer)
         self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ state in the table
@@ -234,16 +243,22 @@ class JourneyWorker:
                 self.metrics.consumed(topic_type, len(records))
             for tp, records in batch.items():
                 self._update_backlog(tp, records[-1].offset + 1)
+            t0 = time.perf_counter()
             result = self.processor.process(
                 record for records in batch.values() for record in records
             )
+            t1 = time.perf_counter()
             await self._apply(result)
+            self.stage_seconds["process"] += t1 - t0
+            self.stage_seconds["route"] += time.perf_counter() - t1
             for tp, records in batch.items():
                 self._pending.setdefault(tp, []).extend(r.offset for r in records)
                 self._next_offset[tp] = records[-1].offset + 1
                 self.events_processed += len(records)
-            if self.batcher.due():
-                await self._flush()
+            if self._checkpoint_due():
+                await self._checkpoint()
+            elif self.batcher.due():
+                await self._write_rows()
 
     async def _apply(self, result: Result) -> None:
         """Route a result: rejects to their topics, rows to the batcher."""
@@ -294,6 +309,7 @@ class JourneyWorker:
                 continue
             outputs = self.processor.tick(partition, wall)
             if outputs:
+                self._ticked = True  # decisions without input: states to checkpoint
                 await self._apply(Result(outputs=outputs))
 
     async def _reject(self, rejected: Rejected) -> None:
@@ -337,34 +353,72 @@ class JourneyWorker:
 
     # ------------------------------------------------------------------ flushing
     async def flush(self) -> None:
-        """Store buffered rows and states, then acknowledge the events behind them."""
+        """Checkpoint now: store buffered rows and states, then acknowledge the events."""
         async with self._lock:
-            await self._flush()
+            await self._checkpoint()
 
-    async def _flush(self) -> None:
+    async def _write_rows(self) -> None:
+        """Start writing the buffered rows to ClickHouse, in a thread, behind the last write.
+
+        At most one write is in flight: the event loop keeps applying the next fetch while
+        ClickHouse works, and rows reach the store in the order they were produced.
+        """
+        await self._await_write()
+        if not self.batcher.pending:
+            return
+        batch = self.batcher.take()
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+
+        def write() -> int:
+            rows = self.batcher.write(batch)
+            self.stage_seconds["write"] += time.monotonic() - started
+            return rows
+
+        future = loop.run_in_executor(None, write)
+        self._write = (future, started)
+
+    async def _await_write(self) -> None:
+        if self._write is None:
+            return
+        future, started = self._write
+        self._write = None
+        rows = await future  # a failed write raises here: nothing after it is acknowledged
+        self.metrics.flushed(time.monotonic() - started, rows, self.batcher)
+
+    async def _checkpoint(self) -> None:
+        """Rows stored, then states to the table, then offsets acknowledged (see module doc)."""
+        t0 = time.perf_counter()
         pending, self._pending = self._pending, {}
         self._take_snapshots()
-        if self.batcher.pending:
-            started = time.monotonic()
-            batch = self.batcher.take()
-            loop = asyncio.get_running_loop()
-            rows = await loop.run_in_executor(None, self.batcher.write, batch)
-            self.metrics.flushed(time.monotonic() - started, rows, self.batcher)
-        # Only now that the rows are stored: states to the table, then the offsets.
+        await self._write_rows()
+        await self._await_write()
+        t1 = time.perf_counter()
         self._persist_all()
         consumer = self.app.consumer
         assert isinstance(consumer, BatchConsumer)
         for tp, offsets in pending.items():
             consumer.ack_offsets(tp, offsets)
+        self._last_checkpoint = time.monotonic()
+        self._ticked = False
+        self.stage_seconds["checkpoint_wait"] += t1 - t0
+        self.stage_seconds["persist"] += time.perf_counter() - t1
+
+    def _checkpoint_due(self) -> bool:
+        return (bool(self._pending) or self._ticked) and (
+            time.monotonic() - self._last_checkpoint >= self.settings.worker.checkpoint_seconds
+        )
 
     async def _on_timer(self) -> None:
         async with self._lock:
             await self._tick()
-            if self.batcher.due() or self._pending:
-                await self._flush()
+            if self._checkpoint_due():
+                await self._checkpoint()
+            elif self.batcher.due():
+                await self._write_rows()
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
-        await self.flush()
+        await self.flush()  # normally done already by the consumer's wait_empty hook
         for tp in revoked:
             self.processor.drop(tp.partition)
             self._loaded.discard(tp.partition)
