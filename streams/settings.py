@@ -110,6 +110,13 @@ class WorkerSettings(BaseModel):
     session_timeout_s: float = Field(
         10.0, gt=0, description="Kafka group session timeout; short = fast failover"
     )
+    recovery_consistency_check: bool = Field(
+        True,
+        description="refuse to recover a table whose local RocksDB is ahead of its changelog "
+        "topic (Faust's check). Keep on with Kafka. Tansu 0.6's ListOffsets answers the last "
+        "record batch's base offset + 1 instead of the log end offset, which trips the check "
+        "after any restart, so the embedded stack turns it off",
+    )
     max_poll_records: int = Field(
         5_000, ge=1, description="records per fetch: the batch the worker applies at once"
     )

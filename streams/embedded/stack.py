@@ -36,7 +36,12 @@ def _embedded_settings(settings: Settings, bootstrap: str, data_dir: Path) -> Se
         update={
             "kafka": settings.kafka.model_copy(update={"bootstrap_servers": bootstrap}),
             "worker": settings.worker.model_copy(
-                update={"data_dir": data_dir, "session_timeout_s": 6.0, "idle_topic_s": 2.0}
+                update={
+                    "data_dir": data_dir,
+                    "session_timeout_s": 6.0,
+                    "idle_topic_s": 2.0,
+                    "recovery_consistency_check": False,  # Tansu: see WorkerSettings
+                }
             ),
         }
     )

@@ -77,6 +77,7 @@ class PartitionEngine:
     """Customer states, deadline index and watermark of one partition (not thread-safe)."""
 
     __slots__ = (
+        "_applied",
         "_auto_wm",
         "_dirty",
         "_due",
@@ -111,6 +112,7 @@ class PartitionEngine:
         self._dirty: set[str] = set()
         self._snap_dirty: set[str] = set()
         self._out: list[Output] = []
+        self._applied: list[tuple[str, Mapping[str, Any]]] = []
         self._stall_specs = stalls.specs(self.config)
 
     # ----- input ---------------------------------------------------------------------------
@@ -177,11 +179,13 @@ class PartitionEngine:
                 self.watermark = t - self._lateness
         if event_type == "account_opened":
             apply_event(st, event_type, ev, self.config)
+            self._applied.append((event_type, ev))
             if st.held:
                 self._release_held(st)
             self._schedule(st)  # the anchor moves every deadline: full recompute
         elif st.first_open_t is not None and st.first_open_t < t + self._hold:
             apply_event(st, event_type, ev, self.config)
+            self._applied.append((event_type, ev))
             hint = self._hint(st, t, ev)
             if hint is not None:
                 self._due.schedule(cid, hint)
@@ -243,6 +247,7 @@ class PartitionEngine:
             if opened < h[0] + self._hold:
                 del st.seen[h[1]]
                 apply_event(st, h[2], h[3], self.config)
+                self._applied.append((h[2], h[3]))
             else:
                 keep.append(h)
         st.held = keep
@@ -474,6 +479,17 @@ class PartitionEngine:
         )
 
     # ----- state access & persistence ------------------------------------------------------
+
+    def take_applied(self) -> list[tuple[str, Mapping[str, Any]]]:
+        """Events applied to a customer's history since the last call, in application order.
+
+        The customer's opening is known for each of them (an event that arrives before its
+        customer's opening is held, and applied when the opening comes), so the raw-events
+        table gets the same opening time on every row whatever the arrival order. Duplicates,
+        too-late events and orphans are never applied.
+        """
+        applied, self._applied = self._applied, []
+        return applied
 
     def __len__(self) -> int:
         return len(self._states)

@@ -128,6 +128,7 @@ class JourneyWorker:
             broker_heartbeat_interval=max(1.0, w.session_timeout_s / 6),
             broker_rebalance_timeout=w.session_timeout_s,
             broker_max_poll_records=w.max_poll_records,
+            recovery_consistency_check=w.recovery_consistency_check,
             producer_acks=-1,
             **_faust_security(broker_kwargs),
         )
@@ -264,12 +265,10 @@ class JourneyWorker:
         """Route a result: rejects to their topics, rows to the batcher."""
         for rejected in result.rejected:
             await self._reject(rejected)
-        late = await self._route(result.outputs, result.sources)
+        await self._route(result.outputs, result.sources)
         rows = []
         engines = self.processor.engines
         for partition, event_type, ev in result.events:
-            if late and ev["event_id"] in late:
-                continue  # not applied: it lives in the too-late topic, not in the history
             st = engines[partition].state_of(ev["customer_id"])
             if st is None:
                 rows.append(event_values(event_type, ev, None, None))
@@ -321,13 +320,11 @@ class JourneyWorker:
             headers=_headers(rejected.reason, rejected.detail, r),
         )
 
-    async def _route(self, outputs: list[Output], sources: Mapping[str, KafkaRecord]) -> set[str]:
-        """Send rejections to their topics, count the rest; returns too-late event ids."""
-        late: set[str] = set()
+    async def _route(self, outputs: list[Output], sources: Mapping[str, KafkaRecord]) -> None:
+        """Send rejections to their topics, count the rest."""
         for out in outputs:
             if isinstance(out, TooLate | Duplicate):
                 if isinstance(out, TooLate):
-                    late.add(out.event_id)
                     self.metrics.too_late(out.event_type)
                     topic, reason = self.too_late, "too_late"
                 else:
@@ -349,7 +346,6 @@ class JourneyWorker:
                 )
             else:
                 self.metrics.output(out.kind)
-        return late
 
     # ------------------------------------------------------------------ flushing
     async def flush(self) -> None:

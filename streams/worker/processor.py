@@ -44,7 +44,9 @@ class Rejected:
 class Result:
     """What one batch produced: engine records, decoded events (for the raw table), rejects.
 
-    ``events`` are ``(partition, event_type, event)`` in input order; ``sources`` maps each
+    ``events`` are ``(partition, event_type, event)`` as the engines applied them (held
+    events once their customer's opening arrived; never duplicates, too-late events or
+    orphans): the rows of the raw-events table. ``sources`` maps each
     decoded event's id to its record, so a rejection by the engine (too late, duplicate) can
     forward the original bytes.
     """
@@ -213,12 +215,12 @@ class Processor:
             sources[event["event_id"]] = record
             self.clocks[partition].observe(record.topic, event["occurred_at"])
         for partition, batch in by_partition.items():
-            result.events.extend((partition, t, e) for t, e in batch)
             engine = self.engine(partition)
             result.outputs.extend(engine.process_many(batch))
             wm = self.watermark_for(partition)
             if wm is not None and wm > engine.watermark:
                 result.outputs.extend(engine.advance(wm))
+            result.events.extend((partition, t, e) for t, e in engine.take_applied())
         return result
 
     def tick(self, partition: int, wall_watermark_ms: int | None = None) -> list[Output]:

@@ -150,8 +150,9 @@ def test_worker_events_in_exact_rows_out_and_bad_input_routed(
     topic = settings.topics.name
     events = _events()
     for event_type, ev in events:
-        producer.produce(topic(event_type), key=ev["customer_id"].encode(),
-                         value=codec.encode(event_type, ev))
+        producer.produce(
+            topic(event_type), key=ev["customer_id"].encode(), value=codec.encode(event_type, ev)
+        )
     dup_type, dup = events[3]
     producer.produce(topic(dup_type), key=b"c1", value=codec.encode(dup_type, dup))
     producer.produce(topic("login"), key=b"c1", value=b"not avro at all")
@@ -170,20 +171,32 @@ def test_worker_events_in_exact_rows_out_and_bad_input_routed(
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait(lambda: _metric(metrics_port, "journey_events_consumed_total") >= sent,
-              90, "waiting for the worker to consume", proc)
+        _wait(
+            lambda: _metric(metrics_port, "journey_events_consumed_total") >= sent,
+            90,
+            "waiting for the worker to consume",
+            proc,
+        )
         # Let every topic go idle (1 s) so the watermark reaches the end of the input; then
         # an event 20 days older than everything seen is beyond the 1-day lateness.
         time.sleep(2.5)
         late_type, late = tx("c1", T0 + day(5), kind="card_purchase")
         producer.produce(topic(late_type), key=b"c1", value=codec.encode(late_type, late))
         producer.flush(10)
-        _wait(lambda: _metric(metrics_port, "journey_events_too_late_total") >= 1,
-              30, "waiting for the too-late event", proc)
+        _wait(
+            lambda: _metric(metrics_port, "journey_events_too_late_total") >= 1,
+            30,
+            "waiting for the too-late event",
+            proc,
+        )
         # idle topics release the watermark to the end; the timer then flushes
         time.sleep(3)
-        _wait(lambda: _metric(metrics_port, "journey_sink_rows_written_total") > 0,
-              30, "waiting for a flush", proc)
+        _wait(
+            lambda: _metric(metrics_port, "journey_sink_rows_written_total") > 0,
+            30,
+            "waiting for a flush",
+            proc,
+        )
         time.sleep(2)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -200,7 +213,10 @@ def test_worker_events_in_exact_rows_out_and_bad_input_routed(
             "SELECT event_type, count() FROM events FINAL GROUP BY event_type ORDER BY event_type"
         )
         assert dict(rows) == {
-            "account_opened": 3, "login": 3, "transaction": 3, "closure": 1,
+            "account_opened": 3,
+            "login": 3,
+            "transaction": 3,
+            "closure": 1,
         }, log[-5000:]
         states = store.execute(
             "SELECT customer_id, toString(opening_channel), defected, defection_kind, "
