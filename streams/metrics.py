@@ -71,6 +71,15 @@ class Metrics:
         if batcher.last_flush_at is not None:
             self.sink_last_flush.set(batcher.last_flush_at)
 
+    def watch_batcher(self, batcher: Batcher) -> None:
+        """Read retries and the last flush time from ``batcher`` at scrape time.
+
+        Live during an outage: the write that is retrying has not returned yet, but the
+        scrape shows its retries climbing and the last successful flush getting older.
+        """
+        self.sink_retries.set_function(lambda: batcher.retries)
+        self.sink_last_flush.set_function(lambda: batcher.last_flush_at or 0.0)
+
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         """Expose ``/metrics`` over HTTP (port 0 = do not serve)."""
         if port > 0:

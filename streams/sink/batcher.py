@@ -108,6 +108,19 @@ class Batcher:
             self._columns[table] = cols
         return cols
 
+    def _columns_of(
+        self, table: str, rows: list[Mapping[str, Any]] | TupleRows
+    ) -> tuple[list[str], list[Any]]:
+        """The table's columns present in ``rows``, and the rows as columns."""
+        wanted = self._table_columns(table)
+        if isinstance(rows, TupleRows):
+            known = set(wanted)
+            keep = [i for i, c in enumerate(rows.columns) if c in known]
+            transposed = list(zip(*rows.rows, strict=True))
+            return [rows.columns[i] for i in keep], [transposed[i] for i in keep]
+        columns = [c for c in wanted if c in rows[0]]
+        return columns, [[row.get(c) for row in rows] for c in columns]
+
     def take(self) -> Batch:
         """Detach the buffered rows (call from the thread that adds rows)."""
         rows, self._rows = self._rows, {}
@@ -131,19 +144,11 @@ class Batcher:
         for table, rows in batch.items():
             if not rows:
                 continue
-            wanted = self._table_columns(table)
-            if isinstance(rows, TupleRows):
-                known = set(wanted)
-                keep = [i for i, c in enumerate(rows.columns) if c in known]
-                columns = [rows.columns[i] for i in keep]
-                transposed = list(zip(*rows.rows, strict=True))
-                data: list[Any] = [transposed[i] for i in keep]
-            else:
-                columns = [c for c in wanted if c in rows[0]]
-                data = [[row.get(c) for row in rows] for c in columns]
             attempt = 0
             while True:
                 try:
+                    # Inside the retry: learning a table's columns is a query too.
+                    columns, data = self._columns_of(table, rows)
                     self.store.insert(table, columns, data)
                     break
                 except StoreError as exc:
@@ -154,11 +159,8 @@ class Batcher:
                     self.retries += 1
                     log.warning(
                         "ClickHouse insert into %s failed (%s); retry %d in %.1fs",
-                        table,
-                        exc,
-                        attempt,
-                        delay,
-                    )
+                        table, exc, attempt, delay,
+                    )  # fmt: skip
                     self._sleep(delay)
             written += len(rows)
         self.rows_written += written

@@ -177,10 +177,14 @@ class ClickHouseServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> ClickHouseServer:
-        """Start the server and wait until ``SELECT 1`` answers over the native protocol."""
+        """Start the server and wait until ``SELECT 1`` answers over the native protocol.
+
+        A restart (after ``stop(keep_data=True)``) keeps the ports and the data.
+        """
         from clickhouse_driver import Client
 
-        self.tcp_port, self.http_port = free_port(), free_port()
+        if not self.tcp_port:
+            self.tcp_port, self.http_port = free_port(), free_port()
         config = self._write_config()
         stdout = open(self.dir / "log" / "stdout.log", "wb")  # noqa: SIM115 (owned by Popen)
         self.proc = subprocess.Popen(
@@ -218,8 +222,10 @@ class ClickHouseServer:
             f"{self.startup_timeout:.0f}s (last error: {last})\n" + self.log_tail()
         )
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0, *, keep_data: bool = False) -> None:
         """SIGTERM, wait, SIGKILL if needed; remove the temp directory we created.
+
+        ``keep_data=True`` keeps it (and the ports) for a later :meth:`start`: an outage.
 
         18.16 waits for open client connections before exiting; a throw-away test server need
         not, so after ``timeout`` seconds it is killed.
@@ -232,7 +238,7 @@ class ClickHouseServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        if self._own_dir:
+        if self._own_dir and not keep_data:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     @property

@@ -151,6 +151,7 @@ class JourneyWorker:
             idle_s=w.idle_topic_s,
         )
         self.batcher = Batcher(store, max_rows=w.sink_batch_rows, max_seconds=w.sink_batch_seconds)
+        self.metrics.watch_batcher(self.batcher)
         self._loaded: set[int] = set()
         #: Offsets applied since the last flush, acknowledged once their rows are stored.
         self._pending: dict[TP, list[int]] = {}

@@ -6,10 +6,6 @@ too late) lands in its topic with a reason while the worker keeps going.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.codec import SingleObjectCodec
-from streams.embedded.broker import free_port
 from streams.engine.builders import closure, day, login, opened, tx
-from streams.kafka.clients import admin_config, consumer_config
+from streams.kafka.clients import admin_config
 from streams.kafka.topics import create_topics
 from streams.settings import Settings
 from streams.store import open_store
+from streams.testing.worker import WorkerProcess, consume_all, worker_env
 
 T0 = 1_717_200_000_000  # 2024-06-01T00:00:00Z
 
@@ -56,77 +52,6 @@ def _settings(bootstrap: str, prefix: str, url: str) -> Settings:
         topics={"prefix": prefix, "partitions": 1},
         clickhouse={"url": url},
     )
-
-
-def _env(
-    bootstrap: str, prefix: str, url: str, data_dir: Path, metrics_port: int
-) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "JOURNEY_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-            "JOURNEY_TOPICS__PREFIX": prefix,
-            "JOURNEY_TOPICS__PARTITIONS": "1",
-            "JOURNEY_CLICKHOUSE__URL": url,
-            "JOURNEY_WORKER__APP_ID": f"journey-{prefix}",
-            "JOURNEY_WORKER__DATA_DIR": str(data_dir),
-            "JOURNEY_WORKER__STORE": "memory://",
-            "JOURNEY_WORKER__WEB_PORT": "0",
-            "JOURNEY_WORKER__METRICS_PORT": str(metrics_port),
-            "JOURNEY_WORKER__IDLE_TOPIC_S": "1",
-            "JOURNEY_WORKER__SINK_BATCH_SECONDS": "0.5",
-            "JOURNEY_WORKER__SESSION_TIMEOUT_S": "6",
-        }
-    )
-    return env
-
-
-def _metric(port: int, name: str) -> float:
-    import urllib.request
-
-    try:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read()
-    except OSError:
-        return -1.0
-    total = 0.0
-    for line in body.decode().splitlines():
-        if line.startswith(name) and not line.startswith("#"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def _wait(predicate: Any, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise AssertionError(
-                f"worker exited with {proc.returncode} while {what}:\n{out[-4000:]}"
-            )
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s {what}")
-
-
-def _consume_all(bootstrap: str, topic: str, expect: int) -> list[Any]:
-    s = Settings(kafka={"bootstrap_servers": bootstrap})
-    c = Consumer(consumer_config(s.kafka, f"check-{uuid.uuid4()}"))
-    c.subscribe([topic])
-    got: list[Any] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(got) < expect:
-        msg = c.poll(0.5)
-        if msg is not None and msg.error() is None:
-            got.append(msg)
-    # a little longer to catch unexpected extras
-    end = time.monotonic() + 1.5
-    while time.monotonic() < end:
-        msg = c.poll(0.2)
-        if msg is not None and msg.error() is None:
-            got.append(msg)
-    c.close()
-    return got
 
 
 @pytest.fixture(params=["server", "chdb"])
@@ -163,49 +88,29 @@ def test_worker_events_in_exact_rows_out_and_bad_input_routed(
     producer.flush(10)
     sent = len(events) + 4
 
-    metrics_port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"],
-        env=_env(broker, topic_prefix, store_target, tmp_path / "worker", metrics_port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    worker = WorkerProcess(
+        worker_env(bootstrap=broker, prefix=topic_prefix, clickhouse_url=store_target,
+                   data_dir=tmp_path / "worker")
+    ).start()  # fmt: skip
     try:
-        _wait(
-            lambda: _metric(metrics_port, "journey_events_consumed_total") >= sent,
-            90,
-            "waiting for the worker to consume",
-            proc,
-        )
+        worker.wait(lambda: worker.metric("journey_events_consumed_total") >= sent,
+                    90, "waiting for the worker to consume")  # fmt: skip
         # Let every topic go idle (1 s) so the watermark reaches the end of the input; then
         # an event 20 days older than everything seen is beyond the 1-day lateness.
         time.sleep(2.5)
         late_type, late = tx("c1", T0 + day(5), kind="card_purchase")
         producer.produce(topic(late_type), key=b"c1", value=codec.encode(late_type, late))
         producer.flush(10)
-        _wait(
-            lambda: _metric(metrics_port, "journey_events_too_late_total") >= 1,
-            30,
-            "waiting for the too-late event",
-            proc,
-        )
+        worker.wait(lambda: worker.metric("journey_events_too_late_total") >= 1,
+                    30, "waiting for the too-late event")  # fmt: skip
         # idle topics release the watermark to the end; the timer then flushes
         time.sleep(3)
-        _wait(
-            lambda: _metric(metrics_port, "journey_sink_rows_written_total") > 0,
-            30,
-            "waiting for a flush",
-            proc,
-        )
+        worker.wait(lambda: worker.metric("journey_sink_rows_written_total") > 0,
+                    30, "waiting for a flush")  # fmt: skip
         time.sleep(2)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    log = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
+        worker.stop()
+    log = worker.output(5000)
 
     store = open_store(store_target)
     try:
@@ -217,7 +122,7 @@ def test_worker_events_in_exact_rows_out_and_bad_input_routed(
             "login": 3,
             "transaction": 3,
             "closure": 1,
-        }, log[-5000:]
+        }, log
         states = store.execute(
             "SELECT customer_id, toString(opening_channel), defected, defection_kind, "
             "opened_at FROM customer_state FINAL ORDER BY customer_id"
@@ -235,13 +140,13 @@ def test_worker_events_in_exact_rows_out_and_bad_input_routed(
     finally:
         store.close()
 
-    dead = _consume_all(broker, topic("dead_letter"), 4)
+    dead = consume_all(broker, topic("dead_letter"), 4)
     reasons = sorted(dict(m.headers())["reason"].decode() for m in dead)
     assert reasons == ["duplicate", "not_avro", "unknown_schema", "wrong_topic"]
     for m in dead:
         h = dict(m.headers())
         assert h["offset"].decode().isdigit() and h["topic"].decode().startswith(topic_prefix)
     assert any(m.value() == b"not avro at all" for m in dead)  # original bytes kept
-    late_msgs = _consume_all(broker, topic("too_late"), 1)
+    late_msgs = consume_all(broker, topic("too_late"), 1)
     assert len(late_msgs) == 1
     assert dict(late_msgs[0].headers())["reason"] == b"too_late"
