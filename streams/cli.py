@@ -30,6 +30,8 @@ Running it for real:
   journey worker               run a stream worker (start several to share partitions)
   journey produce FILE         send events from a JSON-lines or CSV export
   journey up                   embedded broker + worker + chdb until Ctrl-C
+  journey dlq inspect          what is in the dead-letter topic, and why
+  journey dlq replay           send dead-lettered records back once the cause is fixed
 
 \b
 Configuration comes from JOURNEY_* environment variables (nested names joined by "__",
@@ -208,6 +210,88 @@ def produce(c: Context, path: Path, fmt: str) -> None:
 
 
 # --------------------------------------------------------------------------- migrate
+@main.group()
+def dlq() -> None:
+    """Inspect and replay the dead-letter topic.
+
+    \b
+    The worker never drops a record it cannot use: it goes to the dead-letter topic with its
+    original bytes and headers saying why (reason, detail) and where it came from (topic,
+    partition, offset). Reasons: not_avro, unknown_schema, wrong_topic, wrong_key, malformed,
+    duplicate, orphan.
+    """
+
+
+@dlq.command("inspect")
+@click.option("--reason", multiple=True, help="Only these reasons (repeatable).")
+@click.option("--limit", default=50, show_default=True, help="Records to list (0 = all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@pass_ctx
+def dlq_inspect(c: Context, reason: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Count dead-lettered records by reason and list the latest ones."""
+    import json
+
+    from streams.kafka.dlq import read_dead_letters
+
+    s = c.settings
+    _require_broker(s)
+    counts: dict[str, int] = {}
+    shown: list[dict[str, Any]] = []
+    try:
+        for rec in read_dead_letters(s):
+            counts[rec.reason] = counts.get(rec.reason, 0) + 1
+            if not reason or rec.reason in reason:
+                shown.append(rec.as_dict())
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if limit:
+        shown = shown[-limit:]
+    if fmt == "json":
+        click.echo(json.dumps({"counts": counts, "records": shown}, indent=2))
+        return
+    click.echo(f"dead-letter topic {s.topics.name('dead_letter')}: {sum(counts.values())} records")
+    for r, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        click.echo(f"  {n:>8,}  {r}")
+    for d in shown:
+        click.echo(
+            f"{d['dlq_partition']}:{d['dlq_offset']}  {d['reason']:<14} "
+            f"{d['source_topic']}[{d['source_partition']}]@{d['source_offset']}  "
+            f"key={d['key']}  {d['detail'][:120]}"
+        )
+
+
+@dlq.command("replay")
+@click.option("--reason", multiple=True, help="Replay only these reasons (repeatable).")
+@click.option("--all", "all_", is_flag=True, help="Replay every reason except duplicate.")
+@click.option("--dry-run", is_flag=True, help="Say what would be replayed; send nothing.")
+@pass_ctx
+def dlq_replay(c: Context, reason: tuple[str, ...], all_: bool, dry_run: bool) -> None:
+    """Send dead-lettered records back to the topic they came from, unchanged.
+
+    Fix the cause first (register the schema, correct the producer): a record that is still
+    bad is dead-lettered again. Duplicates are never replayed (they were applied already).
+    """
+    from streams.kafka.dlq import read_dead_letters, replay
+
+    if not reason and not all_:
+        raise click.UsageError("say which records: --reason REASON (repeatable) or --all")
+    s = c.settings
+    _require_broker(s)
+
+    def accept(rec: Any) -> bool:
+        return rec.reason != "duplicate" and (all_ or rec.reason in reason)
+
+    try:
+        summary = replay(s, read_dead_letters(s), accept, dry_run=dry_run)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    verb = "would replay" if dry_run else "replayed"
+    click.echo(f"{verb} {summary.total} records; {summary.skipped} left in place")
+    for topic, n in sorted(summary.replayed.items()):
+        click.echo(f"  {n:>8,}  -> {topic}")
+
+
 @main.command()
 @pass_ctx
 def migrate(c: Context) -> None:
