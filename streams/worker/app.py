@@ -32,6 +32,7 @@ from faust.streams import _current_event
 from faust.types import TP
 
 from streams.codec import codec_from_settings
+from streams.codec.derived import DerivedCodec
 from streams.engine.outputs import Duplicate, Orphan, Output, TooLate
 from streams.kafka.clients import aiokafka_kwargs
 from streams.kafka.topics import derived_topics, input_topics
@@ -138,6 +139,14 @@ class JourneyWorker:
         self.dead_letter = self.app.topic(self.derived["dead_letter"], **raw)
         self.too_late = self.app.topic(self.derived["too_late"], **raw)
         self.orphans = self.app.topic(self.derived["orphans"], **raw)
+        #: Derived topics for a CRM or outreach system (Avro, keyed by customer id).
+        self.derived_codec = DerivedCodec()
+        self.publish = {
+            key: self.app.topic(self.derived[key], **raw)
+            for key in ("snapshots", "window_outcomes", "stalls", "defections",
+                        "risk_changes", "cohort_entries")
+        }  # fmt: skip
+        self._outbox: list[tuple[str, bytes, bytes]] = []
         self.table = self.app.Table(
             "customer-state",
             partitions=settings.topics.partitions,
@@ -205,10 +214,25 @@ class JourneyWorker:
             log.info("partition %d: restored %d customers from the state table", partition, n)
 
     def _take_snapshots(self) -> None:
-        """Snapshot rows of every customer changed since the last flush, into the batcher."""
+        """Snapshots of every customer changed since the last checkpoint: rows and outbox."""
         for engine in self.processor.engines.values():
-            for table, rows in output_rows(list(engine.take_snapshots())).items():
+            snaps: list[Output] = list(engine.take_snapshots())
+            self._to_outbox(snaps)
+            for table, rows in output_rows(snaps).items():
                 self.batcher.add(table, rows)
+
+    def _to_outbox(self, outputs: list[Any]) -> None:
+        encode = self.derived_codec.encode
+        for out in outputs:
+            key = self.derived_codec.topic_key(out)
+            if key is not None:
+                self._outbox.append((key, out.customer_id.encode(), encode(out)))
+
+    def _publish(self) -> None:
+        """Hand the outbox to the producer; Faust flushes it before committing offsets."""
+        outbox, self._outbox = self._outbox, []
+        for key, customer, value in outbox:
+            self.publish[key].send_soon(key=customer, value=value)
 
     def _persist_all(self) -> None:
         """Write every changed customer state (and each partition's watermark) to the table.
@@ -278,6 +302,7 @@ class JourneyWorker:
         self.batcher.add_tuples("events", EVENT_COLUMNS, rows)
         for table, table_rows in output_rows(result.outputs).items():
             self.batcher.add(table, table_rows)
+        self._to_outbox(result.outputs)
 
     def _update_backlog(self, tp: TP, position: int | None) -> None:
         """Records of ``tp`` still on the broker (high-water mark - position), for the clock."""
@@ -391,6 +416,7 @@ class JourneyWorker:
         await self._write_rows()
         await self._await_write()
         t1 = time.perf_counter()
+        self._publish()
         self._persist_all()
         consumer = self.app.consumer
         assert isinstance(consumer, BatchConsumer)

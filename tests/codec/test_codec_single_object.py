@@ -169,10 +169,11 @@ def test_older_writer_from_history_is_resolved_into_current(tmp_path: Path) -> N
     shutil.copytree(find_schemas_dir(), tmp_path, dirs_exist_ok=True)
     old = json.loads((tmp_path / "login.avsc").read_text())
     old["fields"] = [f for f in old["fields"] if f["name"] != "auth_method"]
-    (tmp_path / "history" / "login").mkdir(parents=True)
+    # the old writer becomes v1, the current schema v2 (the newest history is always current)
+    (tmp_path / "history" / "login" / "v2.avsc").write_text((tmp_path / "login.avsc").read_text())
     (tmp_path / "history" / "login" / "v1.avsc").write_text(json.dumps(old))
     schemas = load_schema_set(tmp_path)
-    [v1] = schemas.history("login")
+    [v1] = [v for v in schemas.history("login") if "auth_method" not in json.dumps(v.source)]
 
     # a producer that still only knows v1 writes single-object bytes with v1's fingerprint
     from io import BytesIO

@@ -64,15 +64,17 @@ def test_clickhouse_down_30s_loses_nothing(
     half = len(events) // 2
     first = produce_records(events[:half], settings).total_sent
     common = {"bootstrap": broker, "prefix": topic_prefix, "partitions": 2}
+    # app ids (consumer group, changelog topic) unique per test: the broker is shared
+    ref_id, outage_id = topic_prefix + "ref", topic_prefix + "outage"
     topics = list(input_topics(settings).values())
 
     with ClickHouseServer(workdir=tmp_path / "ch") as own:
         url = own.url_for(f"o_{uuid.uuid4().hex[:8]}")
         worker = WorkerProcess(
-            worker_env(clickhouse_url=url, data_dir=tmp_path / "w", app_id="outage", **common)
+            worker_env(clickhouse_url=url, data_dir=tmp_path / "w", app_id=outage_id, **common)
         ).start()
         try:
-            worker.wait(lambda: committed_records(broker, "outage", topics) == first, 180,
+            worker.wait(lambda: committed_records(broker, outage_id, topics) == first, 180,
                         "waiting for the first half to be stored")  # fmt: skip
             own.stop(keep_data=True)
             total = first + produce_records(events[half:], settings).total_sent
@@ -81,20 +83,20 @@ def test_clickhouse_down_30s_loses_nothing(
                         "waiting for insert retries to show in the metrics")  # fmt: skip
             time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
             assert worker.proc is not None and worker.proc.poll() is None, worker.output()
-            committed_while_down = committed_records(broker, "outage", topics)
+            committed_while_down = committed_records(broker, outage_id, topics)
             assert first <= committed_while_down < total, "offsets committed without storage"
             own.start()
-            _run_to_end(worker, settings, "outage", total)
+            _run_to_end(worker, settings, outage_id, total)
         finally:
             worker.stop()
         got = _contents(url)
 
     ref_url = clickhouse_server.url_for(f"ref_{uuid.uuid4().hex[:8]}")
     reference = WorkerProcess(
-        worker_env(clickhouse_url=ref_url, data_dir=tmp_path / "ref", app_id="ref", **common)
+        worker_env(clickhouse_url=ref_url, data_dir=tmp_path / "ref", app_id=ref_id, **common)
     ).start()
     try:
-        _run_to_end(reference, settings, "ref", total)
+        _run_to_end(reference, settings, ref_id, total)
     finally:
         reference.stop()
     expected = _contents(ref_url)

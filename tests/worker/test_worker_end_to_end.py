@@ -17,6 +17,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.codec import SingleObjectCodec
+from streams.codec.derived import DerivedCodec
 from streams.engine.builders import closure, day, login, opened, tx
 from streams.kafka.clients import admin_config
 from streams.kafka.topics import create_topics
@@ -150,3 +151,14 @@ def test_worker_events_in_exact_rows_out_and_bad_input_routed(
     late_msgs = consume_all(broker, topic("too_late"), 1)
     assert len(late_msgs) == 1
     assert dict(late_msgs[0].headers())["reason"] == b"too_late"
+    derived = DerivedCodec()
+    defections_out = [
+        derived.decode(m.value()) for m in consume_all(broker, topic("defections"), 1)
+    ]
+    assert [(d["customer_id"], d["defection_kind"], d["day"]) for d in defections_out] == [
+        ("c2", "closure", 11)
+    ]
+    assert all(m.key() == b"c2" for m in consume_all(broker, topic("defections"), 1))
+    snapshots = [derived.decode(m.value()) for m in consume_all(broker, topic("snapshots"), 3)]
+    last = {s["customer_id"]: s for s in sorted(snapshots, key=lambda s: s["version"])}
+    assert sorted(last) == ["c1", "c2", "c3"] and last["c2"]["defected"] is True

@@ -78,18 +78,20 @@ def test_sigkill_mid_stream_then_restart_matches_uninterrupted_run(
     assert sent > 5_000
 
     ref_url, kill_url = store_urls
+    # app ids (consumer group, changelog topic) unique per test: the broker is shared
+    ref_id, kill_id = topic_prefix + "ref", topic_prefix + "kill"
     common = {"bootstrap": broker, "prefix": topic_prefix, "partitions": PARTITIONS,
               "store": "rocksdb://", "max_poll_records": 500}  # fmt: skip
 
     reference = WorkerProcess(
-        worker_env(clickhouse_url=ref_url, data_dir=tmp_path / "ref", app_id="ref", **common)
+        worker_env(clickhouse_url=ref_url, data_dir=tmp_path / "ref", app_id=ref_id, **common)
     ).start()
     try:
-        _finish(reference, settings, "ref", sent)
+        _finish(reference, settings, ref_id, sent)
     finally:
         reference.stop()
 
-    env = worker_env(clickhouse_url=kill_url, data_dir=tmp_path / "kill", app_id="kill", **common)
+    env = worker_env(clickhouse_url=kill_url, data_dir=tmp_path / "kill", app_id=kill_id, **common)
     victim = WorkerProcess(env).start()
     try:
         victim.wait(
@@ -98,11 +100,11 @@ def test_sigkill_mid_stream_then_restart_matches_uninterrupted_run(
             120, "waiting for rows, a third of the way in",
         )  # fmt: skip
         victim.kill()
-        done = committed_records(broker, "kill", list(input_topics(settings).values()))
+        done = committed_records(broker, kill_id, list(input_topics(settings).values()))
         assert done < sent, "the kill came too late to test anything"
         restarted = WorkerProcess(env).start()
         try:
-            _finish(restarted, settings, "kill", sent)
+            _finish(restarted, settings, kill_id, sent)
         finally:
             restarted.stop()
     finally:
