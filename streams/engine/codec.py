@@ -58,6 +58,7 @@ def decode(data: bytes) -> CustomerState:
     if len(values) != len(FIELDS):
         raise ValueError(f"state has {len(values)} slots, expected {len(FIELDS)}")
     st = CustomerState.__new__(CustomerState)
+    st.counted = None  # derived, not stored: the engine counts the state when it loads it
     for name, value in zip(FIELDS, values, strict=True):
         setattr(st, name, value)
     st.recent = [tuple(e) for e in st.recent]  # type: ignore[misc]

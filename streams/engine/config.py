@@ -63,6 +63,40 @@ DEFAULT_STALL_RULES: tuple[StallRule, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class CohortSlice:
+    """A cohort-age slice for alerting: the customers whose opening lies between ``from_days``
+    and ``to_days`` before the partition watermark, and how many of them have the stall rule
+    ``rule`` open (e.g. of the customers who opened 7-14 days ago, those with no login yet).
+
+    The engine counts both (numerator and denominator, per opening channel); the worker
+    exposes them as separate gauges so alert rules sum them over workers before dividing.
+    ``alert_ratio`` and ``min_customers`` are the alert's threshold (share of the slice
+    stalled) and the smallest slice worth alerting on; the worker exports them as gauges
+    so the Prometheus rules read them instead of hard-coding numbers.
+    """
+
+    rule: str
+    from_days: int
+    to_days: int
+    alert_ratio: float = 0.30
+    min_customers: int = 20
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.from_days < self.to_days:
+            raise ValueError(f"cohort slice {self.rule!r}: need 0 <= from_days < to_days")
+        if not 0.0 < self.alert_ratio <= 1.0 or self.min_customers < 0:
+            raise ValueError(
+                f"cohort slice {self.rule!r}: need 0 < alert_ratio <= 1, min_customers >= 0"
+            )
+
+
+DEFAULT_COHORT_SLICES: tuple[CohortSlice, ...] = (
+    CohortSlice("no_login_by_day_7", 7, 14, alert_ratio=0.30, min_customers=20),
+    CohortSlice("not_funded_by_day_30", 30, 37, alert_ratio=0.35, min_customers=20),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class EngineConfig:
     """Every threshold the journey engine uses. Defaults follow ``../shared/MISSION.md``."""
 
@@ -115,6 +149,13 @@ class EngineConfig:
     #: Score at or above which the band is medium / high (high = the "at_risk" cohort).
     risk_band_medium: int = 40
     risk_band_high: int = 70
+    #: Cohort-age slices counted for the alert rules (see :class:`CohortSlice`); a slice whose
+    #: rule is not in ``stall_rules`` is ignored.
+    cohort_slices: tuple[CohortSlice, ...] = DEFAULT_COHORT_SLICES
+    #: Openings are counted per bucket of this many seconds of opening time; a bucket is in a
+    #: slice while the age of its end is in [from_days, to_days) (so every customer counted
+    #: has passed from_days; the oldest is at most one bucket past to_days).
+    cohort_bucket_s: int = 3_600
 
     def __post_init__(self) -> None:
         if self.allowed_lateness_s < 0 or self.orphan_hold_s < 0:
@@ -129,3 +170,7 @@ class EngineConfig:
             raise ValueError("stall rule names must be unique")
         if not 0 < self.risk_band_medium <= self.risk_band_high <= 100:
             raise ValueError("need 0 < risk_band_medium <= risk_band_high <= 100")
+        if len({c.rule for c in self.cohort_slices}) != len(self.cohort_slices):
+            raise ValueError("cohort slices must name distinct stall rules")
+        if self.cohort_bucket_s <= 0:
+            raise ValueError("cohort_bucket_s must be > 0")

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from streams.engine import defection, stalls, windows
+from streams.engine.aggregates import JourneyAggregates, JourneyCounts
 from streams.engine.codec import decode, decode_meta, encode, encode_meta
 from streams.engine.config import EngineConfig
 from streams.engine.deadlines import (
@@ -79,6 +80,7 @@ class PartitionEngine:
     __slots__ = (
         "_applied",
         "_auto_wm",
+        "_counts",
         "_dirty",
         "_due",
         "_folds",
@@ -114,6 +116,7 @@ class PartitionEngine:
         self._out: list[Output] = []
         self._applied: list[tuple[str, Mapping[str, Any]]] = []
         self._stall_specs = stalls.specs(self.config)
+        self._counts = JourneyCounts(self.config)
 
     # ----- input ---------------------------------------------------------------------------
 
@@ -383,6 +386,7 @@ class PartitionEngine:
             )
         )
         if not st.held and st.first_open_t is None:
+            self._counts.remove(st)
             del self._states[st.customer_id]
             self._snap_dirty.discard(st.customer_id)
 
@@ -509,12 +513,28 @@ class PartitionEngine:
         return None if st is None else snapshot(st, self.config)
 
     def take_snapshots(self) -> list[CustomerSnapshot]:
-        """Snapshots of the customers changed since the previous call."""
+        """Snapshots of the customers changed since the previous call.
+
+        Also brings :meth:`aggregates` up to date for them (from the snapshot's stage and open
+        stalls, computed here anyway).
+        """
         cfg = self.config
         states = self._states
-        snaps = [snapshot(states[c], cfg) for c in sorted(self._snap_dirty) if c in states]
+        update = self._counts.update
+        snaps = []
+        for c in sorted(self._snap_dirty):
+            st = states.get(c)
+            if st is not None:
+                snap = snapshot(st, cfg)
+                update(st, snap.stage, snap.open_stalls)
+                snaps.append(snap)
         self._snap_dirty.clear()
         return snaps
+
+    def aggregates(self) -> JourneyAggregates:
+        """Stage, stall and cohort-slice counts (see :mod:`streams.engine.aggregates`), as of
+        the last :meth:`take_snapshots`, slices evaluated at the current watermark."""
+        return self._counts.view(self.watermark)
 
     def take_dirty(self) -> dict[str, bytes | None]:
         """Encoded states changed since the previous call; None = delete the key."""
@@ -536,8 +556,14 @@ class PartitionEngine:
         st = decode(data)
         if st.customer_id != customer_id:
             raise ValueError(f"state of {st.customer_id!r} stored under {customer_id!r}")
+        old = self._states.get(customer_id)
+        if old is not None:
+            self._counts.remove(old)
         self._states[customer_id] = st
         self._schedule(st)
+        cfg = self.config
+        stage = st.stage(cfg.sticky_services_required, cfg.engaged_min_transactions)
+        self._counts.update(st, stage, tuple(st.open_stalls()))
 
     def rebuild_index(self) -> None:
         """Recompute the deadline and fold indexes from the states alone."""

@@ -126,9 +126,12 @@ W_EVENTS, W_LOGINS, W_TX, W_CITX, W_CREDIT, W_DEBIT, W_COMPLAINTS = range(7)
 class CustomerState:
     """Everything the engine knows and has decided about one customer (see module doc)."""
 
-    __slots__ = FIELDS
+    #: ``counted`` is not serialised: what the customer adds to the partition's aggregates
+    #: (``aggregates.JourneyCounts``), rebuilt when the state is loaded.
+    __slots__ = (*FIELDS, "counted")
 
     def __init__(self, customer_id: str) -> None:
+        self.counted: tuple[str, str, int, tuple[str, ...]] | None = None
         self.customer_id = customer_id
         self.version = 0
         self.n_events = 0

@@ -107,7 +107,10 @@ class JourneyWorker:
     def __init__(self, settings: Settings, store: Store, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.metrics = metrics or Metrics()
+        rules = {r.name for r in settings.engine.stall_rules}
+        self.metrics = metrics or Metrics(
+            cohort_slices=[c for c in settings.engine.cohort_slices if c.rule in rules]
+        )
         w = settings.worker
         self.inputs = input_topics(settings)
         self.derived = derived_topics(settings)
@@ -161,6 +164,7 @@ class JourneyWorker:
         )
         self.batcher = Batcher(store, max_rows=w.sink_batch_rows, max_seconds=w.sink_batch_seconds)
         self.metrics.watch_batcher(self.batcher)
+        self.metrics.watch_app(self.app)
         self._loaded: set[int] = set()
         #: Offsets applied since the last flush, acknowledged once their rows are stored.
         self._pending: dict[TP, list[int]] = {}
@@ -275,6 +279,7 @@ class JourneyWorker:
             )
             t1 = time.perf_counter()
             await self._apply(result)
+            self.metrics.batch(time.perf_counter() - t0)
             self.stage_seconds["process"] += t1 - t0
             self.stage_seconds["route"] += time.perf_counter() - t1
             for tp, records in batch.items():
@@ -300,6 +305,7 @@ class JourneyWorker:
             else:
                 rows.append(event_values(event_type, ev, st.opened_at, st.open_channel))
         self.batcher.add_tuples("events", EVENT_COLUMNS, rows)
+        self.metrics.processed(result.events)
         for table, table_rows in output_rows(result.outputs).items():
             self.batcher.add(table, table_rows)
         self._to_outbox(result.outputs)
@@ -339,7 +345,9 @@ class JourneyWorker:
 
     async def _reject(self, rejected: Rejected) -> None:
         r = rejected.record
-        self.metrics.dead_lettered(rejected.reason)
+        self.metrics.dead_lettered(
+            rejected.reason, self.processor.topic_types.get(r.topic, "unknown")
+        )
         await self.dead_letter.send(
             key=r.key,
             value=r.value,
@@ -354,7 +362,7 @@ class JourneyWorker:
                     self.metrics.too_late(out.event_type)
                     topic, reason = self.too_late, "too_late"
                 else:
-                    self.metrics.dead_lettered("duplicate")
+                    self.metrics.dead_lettered("duplicate", out.event_type)
                     topic, reason = self.dead_letter, "duplicate"
                 record = sources.get(out.event_id)
                 assert record is not None, "rejections only come from input records"
@@ -364,14 +372,14 @@ class JourneyWorker:
                     headers=_headers(reason, out.reason, record),
                 )
             elif isinstance(out, Orphan):
-                self.metrics.dead_lettered("orphan")
+                self.metrics.dead_lettered("orphan", out.event_type)
                 await self.orphans.send(
                     key=out.customer_id.encode(),
                     value=self.processor.codec.encode(out.event_type, dict(out.event)),
                     headers=[("reason", b"orphan"), ("detail", out.reason.encode())],
                 )
             else:
-                self.metrics.output(out.kind)
+                self.metrics.output(out)
 
     # ------------------------------------------------------------------ flushing
     async def flush(self) -> None:
@@ -439,6 +447,7 @@ class JourneyWorker:
                 await self._checkpoint()
             elif self.batcher.due():
                 await self._write_rows()
+            self.metrics.refresh(self.processor)  # gauges: lag, event time, journey counts
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
         await self.flush()  # normally done already by the consumer's wait_empty hook
