@@ -32,6 +32,7 @@ Running it for real:
   journey up                   embedded broker + worker + chdb until Ctrl-C
   journey dlq inspect          what is in the dead-letter topic, and why
   journey dlq replay           send dead-lettered records back once the cause is fixed
+  journey erase CUSTOMER_ID    delete one customer's rows from ClickHouse (right to erasure)
 
 \b
 Configuration comes from JOURNEY_* environment variables (nested names joined by "__",
@@ -106,6 +107,14 @@ def _require_broker(settings: Settings) -> str:
             "no Kafka broker configured: set JOURNEY_KAFKA__BOOTSTRAP_SERVERS or pass "
             "--kafka HOST:PORT (or use `journey up` / `journey demo`, which start one for you)"
         )
+    # One connection as the clients will make it (TLS, CA): a wrong CA or a TLS/plaintext
+    # mismatch is reported in one sentence instead of the clients' "transport failure".
+    from streams.kafka.preflight import BrokerConnectionError, check_broker
+
+    try:
+        check_broker(settings.kafka)
+    except BrokerConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
     return settings.kafka.bootstrap_servers
 
 
@@ -301,18 +310,56 @@ def migrate(c: Context) -> None:
     changed after it was applied is refused (write a new numbered file instead).
     """
     from streams.store import open_store
+    from streams.store.base import StoreError
     from streams.store.migrations import migrate as run_migrations
 
-    store = open_store(c.settings.clickhouse.url)
     try:
-        applied = run_migrations(store)
-    finally:
-        store.close()
+        store = open_store(c.settings.clickhouse.store_url())
+        try:
+            applied = run_migrations(store)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
     if applied:
         for name in applied:
             click.echo(f"applied  {name}")
     else:
         click.echo("schema is up to date")
+
+
+@main.command()
+@click.argument("customer_id")
+@click.option("--timeout", default=300.0, show_default=True,
+              help="Seconds to wait for ClickHouse to apply the deletions.")  # fmt: skip
+@pass_ctx
+def erase(c: Context, customer_id: str, timeout: float) -> None:
+    """Erase one customer's rows from ClickHouse (right to erasure).
+
+    Runs sql/admin/erase_customer.sql with CUSTOMER_ID as a bound parameter (ALTER TABLE ...
+    DELETE on every table holding customer rows), waits until the deletions are applied and
+    prints the rows removed per table. The worker state and the Kafka topics are erased
+    separately: see docs/privacy.md.
+    """
+    from streams.privacy import erase_customer
+    from streams.store import open_store
+    from streams.store.base import StoreError
+
+    try:
+        store = open_store(c.settings.clickhouse.store_url())
+        try:
+            result = erase_customer(store, customer_id, timeout=timeout)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    for table, n in result.before.items():
+        left = result.after[table]
+        click.echo(f"{n:>8,}  {table}" + (f"  ({left} left)" if left else ""))
+    if not result.complete:
+        click.echo("deletions still pending: run the command again later", err=True)
+        sys.exit(1)
+    click.echo(f"erased customer {customer_id!r} from ClickHouse")
 
 
 # --------------------------------------------------------------------------- worker

@@ -46,6 +46,14 @@ class KafkaSettings(BaseModel):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
 
+    def __repr_args__(self) -> Any:
+        from streams.store.base import redact_url
+
+        for name, value in super().__repr_args__():
+            if name == "schema_registry_url" and value:
+                value = redact_url(value)  # http://USER:PASSWORD@registry:8081
+            yield name, value
+
 
 class TopicSettings(BaseModel):
     """Topic names and layout. All input topics share one partition count (co-partitioned)."""
@@ -65,14 +73,54 @@ class TopicSettings(BaseModel):
 
 
 class ClickHouseSettings(BaseModel):
-    """Where rows go. The URL scheme picks the backend."""
+    """Where rows go. The URL scheme picks the backend.
+
+    Credentials and TLS may sit in the URL or in their own settings (which win), so a password
+    can come from a secret (``JOURNEY_CLICKHOUSE__PASSWORD``) while the URL stays in a
+    ConfigMap. :meth:`store_url` merges them; ``repr`` never shows the password.
+    """
 
     url: str = Field(
         "chdb://journey-data/chdb",
         description="chdb://PATH (embedded) or clickhouse://USER:PASSWORD@HOST:9000/DATABASE",
     )
-    secure: bool = False
-    ca_certs: Path | None = None
+    user: str | None = Field(None, description="server user; overrides the URL's")
+    password: SecretStr | None = Field(None, description="server password; overrides the URL's")
+    secure: bool = Field(False, description="TLS to the server (native port 9440 by default)")
+    ca_certs: Path | None = Field(None, description="CA bundle to verify the server's certificate")
+
+    def store_url(self) -> str:
+        """The URL to open, with user, password and TLS settings merged in (server only)."""
+        from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("clickhouse", "clickhouses"):
+            return self.url
+        user = self.user if self.user is not None else unquote(parts.username or "default")
+        if self.password is not None:
+            password = self.password.get_secret_value()
+        else:
+            password = unquote(parts.password or "")
+        host = parts.hostname or "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}{port}"
+        query = parts.query
+        extra: dict[str, str] = {}
+        if self.secure:
+            extra["secure"] = "1"
+        if self.ca_certs is not None:
+            extra["ca_certs"] = str(self.ca_certs)
+        if extra:
+            query = "&".join(q for q in (query, urlencode(extra)) if q)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    def __repr_args__(self) -> Any:
+        from streams.store.base import redact_url
+
+        for name, value in super().__repr_args__():
+            yield name, (redact_url(value) if name == "url" else value)
 
 
 class WorkerSettings(BaseModel):
@@ -83,6 +131,11 @@ class WorkerSettings(BaseModel):
     store: str = Field("rocksdb://", description="rocksdb:// (durable) or memory:// (tests only)")
     web_port: int = Field(6066, description="Faust web port (0 = pick a free one)")
     metrics_port: int = Field(9466, description="Prometheus /metrics port (0 = disabled)")
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="address /metrics listens on; 0.0.0.0 in a container so Prometheus and "
+        "the orchestrator's probes can reach it",
+    )
     sink_batch_rows: int = Field(
         50_000, ge=1, description="write to ClickHouse once this many rows are buffered"
     )

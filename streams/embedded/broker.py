@@ -95,12 +95,16 @@ class TansuBroker:
         binary: str | None = None,
         start_timeout: float = 20.0,
         extra_args: list[str] | None = None,
+        advertised_port: int | None = None,
     ) -> None:
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="journey-tansu-"))
         self.port = port
         self.binary = binary
         self.start_timeout = start_timeout
         self.extra_args = list(extra_args or [])
+        #: Port clients are told to connect to, when something (a TLS terminator such as
+        #: stunnel) listens there and forwards to ``port``; default: ``port`` itself.
+        self.advertised_port = advertised_port
         self.cluster_id = f"journey-{uuid.uuid4().hex[:12]}"
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -119,13 +123,14 @@ class TansuBroker:
     def command(self) -> list[str]:
         """The exact command line (memory storage, loopback listener advertised as 127.0.0.1)."""
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port or self.port}"
         return [
             self.binary or resolve_binary(),
             "broker",
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
             "--cluster-id",

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def prepare_store(settings: Settings) -> Store:
     """Open the configured ClickHouse and bring its schema up to date."""
-    store = open_store(settings.clickhouse.url)
+    store = open_store(settings.clickhouse.store_url())
     applied = migrate(store)
     for name in applied:
         log.info("applied migration %s", name)
@@ -39,7 +39,7 @@ def run_worker(
     own_store = store is None
     store = store if store is not None else prepare_store(settings)
     jw = JourneyWorker(settings, store)
-    jw.metrics.serve(settings.worker.metrics_port)
+    jw.metrics.serve(settings.worker.metrics_port, settings.worker.metrics_host)
     if setup is not None:
         setup(jw)
     worker = faust.Worker(jw.app, loglevel=loglevel, quiet=True)
