@@ -138,3 +138,30 @@ def test_readme_lists_every_metric() -> None:
     for name in names:
         shown = name + "_total" if f"{name}_total" in section else name
         assert f"`{shown}" in section, name
+
+
+def test_rebalancing_and_sink_gauges_are_read_live_at_scrape() -> None:
+    class App:
+        rebalancing = False
+        rebalancing_count = 0
+
+    class Batcher:
+        retries = 0
+        last_flush_at: float | None = None
+        pending = 0
+
+    app, batcher = App(), Batcher()
+    m = Metrics()
+    m.watch_app(app)
+    m.watch_batcher(batcher)  # type: ignore[arg-type]
+    s = _samples(m)
+    assert s[("journey_worker_rebalancing", ())] == 0
+    assert s[("journey_sink_last_flush_timestamp_seconds", ())] == 0
+    app.rebalancing, app.rebalancing_count = True, 3
+    batcher.retries, batcher.last_flush_at, batcher.pending = 4, 1_700_000_000.5, 250
+    s = _samples(m)
+    assert s[("journey_worker_rebalancing", ())] == 1
+    assert s[("journey_worker_rebalances_total", ())] == 3
+    assert s[("journey_sink_retries", ())] == 4
+    assert s[("journey_sink_last_flush_timestamp_seconds", ())] == 1_700_000_000.5
+    assert s[("journey_sink_pending_rows", ())] == 250
