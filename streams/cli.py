@@ -30,6 +30,8 @@ Running it for real:
   journey worker               run a stream worker (start several to share partitions)
   journey produce FILE         send events from a JSON-lines or CSV export
   journey up                   embedded broker + worker + chdb until Ctrl-C
+  journey simulate             a synthetic bank's events (Kafka or JSON lines) + ground truth
+  journey verify --truth FILE  ClickHouse's cohort answers vs the simulator's ground truth
   journey dlq inspect          what is in the dead-letter topic, and why
   journey dlq replay           send dead-lettered records back once the cause is fixed
   journey erase CUSTOMER_ID    delete one customer's rows from ClickHouse (right to erasure)
@@ -409,6 +411,14 @@ def demo(c: Context, customers: int, months: int, seed: int) -> None:
     from streams.embedded.stack import run_demo
 
     run_demo(c.settings, customers=customers, months=months, seed=seed)
+
+
+# --------------------------------------------------------------------------- simulate / verify
+from streams.simulate.cli import simulate  # noqa: E402  (stdlib + click only: --help stays fast)
+from streams.verify.cli import verify  # noqa: E402
+
+main.add_command(simulate)
+main.add_command(verify)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,9 @@ Invariants the ground truth relies on (tested in ``tests/simulate``):
 * the first event is the customer's ``account_opened`` (is_new_customer=true) at ``opened_at``;
 * milestone events happen exactly at the planned instants, and nothing qualifying happens before
   them (no successful login before ``first_login_at``, no credit before ``funded_at``, no
-  card_purchase / bill_pay / direct_deposit before the service's first use);
+  card_purchase / bill_pay / direct_deposit before the service's first use, and no
+  customer-initiated transaction on an online/mobile channel before ``first_login_at``: digital
+  banking, a sticky service, is first used at the first login);
 * while a customer is active, customer-initiated activity (successful logins, customer-initiated
   transactions) never pauses for more than ``max_active_gap_days`` — a *filler* login (or a small
   inbound transfer before the first login) is inserted when a gap would open;
@@ -142,6 +144,10 @@ def customer_events(
     ) -> Event:
         nonlocal balance
         balance += amount if direction == "credit" else -amount
+        if initiated and not logged_in and channel in _DIGITAL:
+            # Digital banking is a sticky service first used at the first login (a decided
+            # instant): before it, the customer's own transactions arrive through other channels.
+            channel = "pos" if kind == "card_purchase" else "batch"
         return {
             "event_type": "transaction",
             "event_id": uuid4_str(getbits(128)),
@@ -510,5 +516,6 @@ def customer_events(
 
 
 _ATM_AMOUNTS = (2_000, 4_000, 5_000, 10_000)
+_DIGITAL = frozenset({"online", "mobile"})
 
 __all__ = ["Event", "customer_events", "uuid4_str"]

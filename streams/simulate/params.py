@@ -8,7 +8,8 @@ file's header and reproducible from it. Override with ``dataclasses.replace(DEFA
 The defaults are calibrated to ``MISSION.md``: year-one attrition of new customers 20–25 %, about
 half of it in the first 90 days; digitally opened accounts retain worse than branch-opened ones;
 complaints and missed onboarding milestones raise the defection hazard; sticky services (debit
-card, bill pay, direct deposit) lower it. ``tests/simulate/test_simulate_calibration.py`` checks it.
+card, bill pay, direct deposit) lower it. ``tests/simulate/test_simulate_truth.py`` checks it over
+the ground truth.
 
 Mixes and per-category profiles are tuples of ``(name, value)`` pairs (not dicts) so the object
 stays hashable and immutable.

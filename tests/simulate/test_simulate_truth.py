@@ -119,6 +119,15 @@ def test_truth_matches_the_events() -> None:
             ("direct_deposit", t.direct_deposit_at),
         ):
             assert at == _first(txns, lambda e, k=kind: e["kind"] == k)
+        # digital banking (a sticky service) is first used at the first login
+        digital = _first(
+            evs,
+            lambda e: (
+                e["channel"] in ("online", "mobile")
+                and ((e["event_type"] == "login" and e["success"]) or e.get("customer_initiated"))
+            ),
+        )
+        assert digital == t.first_login_at
         opened = sorted(
             (e["complaint_id"], e["occurred_at"])
             for e in evs
