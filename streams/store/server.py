@@ -156,6 +156,22 @@ class ServerStore(Store):
                 code=getattr(exc, "code", None),
             )
         if isinstance(exc, errors.NetworkError | ConnectionError | OSError | EOFError):
+            text = str(exc)
+            if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+                # not retryable: the CA will not change by itself
+                return StoreError(
+                    f"{where}: TLS certificate not trusted ({_first_line(text)}): set "
+                    "JOURNEY_CLICKHOUSE__CA_CERTS to the CA that signed the server's certificate",
+                    retryable=False,
+                    code=getattr(exc, "code", None),
+                )
+            if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+                return StoreError(
+                    f"{where}: TLS handshake failed ({_first_line(text)}): is this a plaintext "
+                    "port? (JOURNEY_CLICKHOUSE__SECURE, native TLS is usually port 9440)",
+                    retryable=False,
+                    code=getattr(exc, "code", None),
+                )
             if "refused" in str(exc).lower():
                 text = f"{where} refused the connection: is the server running? "
             else:

@@ -74,6 +74,7 @@ class ClickHouseServer:
         workdir: str | Path | None = None,
         journey_password: str = JOURNEY_PASSWORD,
         startup_timeout: float = 30.0,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         found = binary or find_server_binary()
         if not found:
@@ -88,6 +89,10 @@ class ClickHouseServer:
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="journey-ch-"))
         self.tcp_port = 0
         self.http_port = 0
+        #: (certificate, private key) PEM files: also serve the native protocol over TLS on
+        #: ``tcp_port_secure`` (off by default; the plaintext port always stays on).
+        self.tls = tls
+        self.tcp_port_secure = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
     # -- urls ---------------------------------------------------------------------------------
@@ -135,7 +140,7 @@ class ClickHouseServer:
   <timezone>UTC</timezone>
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
-</yandex>
+{self._tls_config()}</yandex>
 """
         users = f"""<?xml version="1.0"?>
 <yandex>
@@ -165,6 +170,24 @@ class ClickHouseServer:
         path.write_text(config)
         return path
 
+    def _tls_config(self) -> str:
+        if self.tls is None:
+            return ""
+        cert, key = self.tls
+        return f"""  <tcp_port_secure>{self.tcp_port_secure}</tcp_port_secure>
+  <openSSL>
+    <server>
+      <certificateFile>{escape(str(cert))}</certificateFile>
+      <privateKeyFile>{escape(str(key))}</privateKeyFile>
+      <verificationMode>none</verificationMode>
+      <loadDefaultCAFile>false</loadDefaultCAFile>
+      <cacheSessions>true</cacheSessions>
+      <disableProtocols>sslv2,sslv3</disableProtocols>
+      <preferServerCiphers>true</preferServerCiphers>
+    </server>
+  </openSSL>
+"""
+
     def log_tail(self, lines: int = 30) -> str:
         """Last lines of the server's logs (error log first), for failure messages."""
         out = []
@@ -185,6 +208,8 @@ class ClickHouseServer:
 
         if not self.tcp_port:
             self.tcp_port, self.http_port = free_port(), free_port()
+        if self.tls is not None and not self.tcp_port_secure:
+            self.tcp_port_secure = free_port()
         config = self._write_config()
         stdout = open(self.dir / "log" / "stdout.log", "wb")  # noqa: SIM115 (owned by Popen)
         self.proc = subprocess.Popen(
