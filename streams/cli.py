@@ -35,6 +35,11 @@ Running it for real:
   journey dlq inspect          what is in the dead-letter topic, and why
   journey dlq replay           send dead-lettered records back once the cause is fixed
   journey erase CUSTOMER_ID    delete one customer's rows from ClickHouse (right to erasure)
+\b
+For analysts:
+  journey query --list         the named cohort queries (sql/queries) and their parameters
+  journey query NAME           run one: retention, defection rates, survival, funnel, ...
+  journey report --out F.html  a self-contained HTML report with the charts
 
 \b
 Configuration comes from JOURNEY_* environment variables (nested names joined by "__",
@@ -419,6 +424,12 @@ from streams.verify.cli import verify  # noqa: E402
 
 main.add_command(simulate)
 main.add_command(verify)
+
+# --------------------------------------------------------------------------- query / report
+from streams.analytics.cli import query, report  # noqa: E402  (imports stay inside the commands)
+
+main.add_command(query)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,7 @@ def population(request: pytest.FixtureRequest) -> Iterator[Store]:
     else:
         url = f"chdb://{request.getfixturevalue('chdb_root')}?database={database}"
     store = open_store(url)
+    store.test_url = url  # type: ignore[attr-defined]  # for tests that go through the CLI
     try:
         load(store)
         yield store
