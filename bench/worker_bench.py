@@ -75,6 +75,9 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
 
     def setup(jw: Any) -> None:
+        if args.no_metrics:
+            jw.metrics = _NoMetrics()
+
         @jw.app.task
         async def watch() -> None:
             while jw.events_processed < args.events:
@@ -92,9 +95,10 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
                 round((e.max_seen - e.watermark) / 3.6e6, 1)
                 for e in jw.processor.engines.values()
             ]
+            registry = None if args.no_metrics else jw.metrics.registry
             result["counters"] = {
                 f"{m.name}{sorted(smp.labels.items())}": smp.value
-                for m in jw.metrics.registry.collect()
+                for m in (registry.collect() if registry is not None else ())
                 for smp in m.samples
                 if smp.name.endswith("_total") and smp.value
             }
@@ -103,6 +107,13 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
     run_worker(s, store=store, setup=setup)
     store.close()
     return result
+
+
+class _NoMetrics:
+    """``--no-metrics``: every metrics call of the worker is a no-op (to measure their cost)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
 
 
 def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
@@ -187,6 +198,9 @@ def main() -> None:
     ap.add_argument("--quix-python", default=str(ROOT / ".quixvenv/bin/python"))
     ap.add_argument("--profile", default="", help="directory for a py-spy profile of journey")
     ap.add_argument("--only", default="", help="comma list of contenders to run")
+    ap.add_argument(
+        "--no-metrics", action="store_true", help="journey with its metrics calls as no-ops"
+    )
     ap.add_argument("--bootstrap", help=argparse.SUPPRESS)
     ap.add_argument("--prefix", default="bench.", help=argparse.SUPPRESS)
     ap.add_argument("--events", type=int, default=0, help=argparse.SUPPRESS)
@@ -229,6 +243,8 @@ def main() -> None:
                 _report("baseline", results["baseline"])
             if "journey" in only:
                 extra = ["--data", str(tmp / "journey")]
+                if args.no_metrics:
+                    extra += ["--no-metrics"]
                 if args.clickhouse:
                     extra += ["--clickhouse", args.clickhouse]
                 if args.profile:
