@@ -337,21 +337,32 @@ def migrate(c: Context) -> None:
 
 @main.command()
 @click.argument("customer_id")
+@click.option("--state", "with_state", is_flag=True,
+              help="Also tombstone the customer's worker state (stop the workers first).")
 @click.option("--timeout", default=300.0, show_default=True,
               help="Seconds to wait for ClickHouse to apply the deletions.")  # fmt: skip
 @pass_ctx
-def erase(c: Context, customer_id: str, timeout: float) -> None:
+def erase(c: Context, customer_id: str, with_state: bool, timeout: float) -> None:
     """Erase one customer's rows from ClickHouse (right to erasure).
 
     Runs sql/admin/erase_customer.sql with CUSTOMER_ID as a bound parameter (ALTER TABLE ...
     DELETE on every table holding customer rows), waits until the deletions are applied and
-    prints the rows removed per table. The worker state and the Kafka topics are erased
-    separately: see docs/privacy.md.
+    prints the rows removed per table. With --state, first sends a tombstone for the customer
+    to the worker state's changelog topic (<app_id>-customer-state-changelog); the workers must
+    be stopped, and delete the key from their RocksDB when they start. Kafka's input topics
+    expire with their retention: see docs/privacy.md.
     """
-    from streams.privacy import erase_customer
+    from streams.privacy import erase_customer, tombstone_state
     from streams.store import open_store
     from streams.store.base import StoreError
 
+    if with_state:
+        _require_broker(c.settings)
+        try:
+            parts = tombstone_state(c.settings, customer_id)
+        except (LookupError, RuntimeError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"tombstoned worker state on {len(parts)} changelog partition(s)")
     try:
         store = open_store(c.settings.clickhouse.store_url())
         try:

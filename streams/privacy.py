@@ -6,8 +6,8 @@ never pasted into SQL by string formatting). ``ALTER TABLE ... DELETE`` is a mut
 ClickHouse 18.16 and 26.x: it is queued and applied in the background, so :func:`erase_customer`
 waits until ``system.mutations`` reports it done, then counts what is left (zero).
 
-The worker's own state (the changelogged RocksDB table) is erased separately: see
-``docs/privacy.md``.
+The worker's own state (the changelogged RocksDB table) is erased by :func:`tombstone_state`
+(``journey erase --state``) while the workers are stopped: see ``docs/privacy.md``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from streams.settings import Settings
 from streams.store.base import Store, StoreError
 from streams.store.migrations import split_statements
 
+#: Name of the worker's Faust table (``streams.worker.app``); its changelog holds the states.
+STATE_TABLE = "customer-state"
 ERASE_SQL = Path(__file__).resolve().parent.parent / "sql" / "admin" / "erase_customer.sql"
 
 
@@ -83,3 +87,46 @@ def erase_customer(store: Store, customer_id: str, *, timeout: float = 300.0) ->
     for table in tables:
         result.after[table] = _count(store, table, customer_id)
     return result
+
+
+def state_changelog_topic(settings: Settings) -> str:
+    """The worker table's changelog topic (Faust's ``<app_id>-<table>-changelog``)."""
+    return f"{settings.worker.app_id}-{STATE_TABLE}-changelog"
+
+
+def tombstone_state(settings: Settings, customer_id: str, timeout: float = 30.0) -> list[int]:
+    """Send a tombstone for ``customer_id`` to every partition of the state changelog.
+
+    The key lives on one partition (the customer's input partition, whichever partitioner the
+    producers use); a tombstone on the others deletes nothing, so sending one to each needs no
+    scan of the topic. Workers must be stopped: on restart Faust replays the changelog tail into
+    each RocksDB (and standby) and deletes the key; Kafka's compaction drops the old values.
+    Returns the partitions written.
+    """
+    from confluent_kafka import Producer
+
+    from streams.kafka.clients import producer_config
+
+    topic = state_changelog_topic(settings)
+    producer = Producer(producer_config(settings.kafka))
+    meta = producer.list_topics(topic, timeout=timeout).topics.get(topic)
+    if meta is None or meta.error is not None or not meta.partitions:
+        raise LookupError(
+            f"no state changelog topic {topic!r}: is JOURNEY_WORKER__APP_ID right, and has a "
+            "worker run with it?"
+        )
+    failures: list[str] = []
+
+    def report(err: Any, _msg: Any) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    partitions = sorted(meta.partitions)
+    for p in partitions:
+        producer.produce(
+            topic, key=customer_id.encode(), value=None, partition=p, on_delivery=report
+        )
+    left = producer.flush(timeout)
+    if left or failures:
+        raise RuntimeError(f"tombstones to {topic} not all delivered: {failures or left}")
+    return partitions
