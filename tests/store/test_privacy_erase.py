@@ -3,12 +3,14 @@
 ``erase_customer`` runs ``sql/admin/erase_customer.sql`` with the customer id bound as a
 ``{customer_id:String}`` parameter. A customer whose id *is* an injection attempt is erased like
 any other, and only that customer; every table survives. Through the CLI (``journey erase``,
-``journey migrate``'s database name, ``journey query --param`` when present) the same hostile
+``journey migrate``'s database name, ``journey query --param``) the same hostile
 values reach the real 18.16 server as data.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -124,17 +126,28 @@ def test_cli_parameters_reaching_sql_carry_hostile_values_as_data(clickhouse_ser
         assert _counts(store) == after
         store.execute(f"DROP DATABASE {quote_identifier(hostile_db)}")
 
-    # journey query --param NAME=VALUE, when the analytics command is there
-    helped = _journey(["query", "--help"], url)
-    if helped.returncode != 0:
-        return
-    assert "--param" in helped.stdout
-    listed = _journey(["query", "--list"], url)
-    names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
-    assert names, listed.stdout + listed.stderr
-    for victim in HOSTILE[:3]:
-        ran = _journey(["query", names[0], "--param", f"segment={victim}"], url)
-        assert "Traceback" not in ran.stderr, ran.stderr
+    # journey query --param NAME=VALUE: a customer whose segment *is* the hostile text is found
+    # by it (the value is compared as data); a choice parameter refuses it; an array takes it
+    victims = HOSTILE[:4]
+    with open_store(url) as store:
+        ids = [f"seg-{i}" for i in range(len(victims))]
+        opened = [dt.datetime(2024, 3, 1, tzinfo=dt.UTC)] * len(victims)
+        store.insert("customer_state", ["customer_id", "segment", "opened_at", "version"],
+                     [ids, victims, opened, [1] * len(victims)])  # fmt: skip
+        before_queries = _counts(store)
+    for i, victim in enumerate(victims):
+        ran = _journey(["query", "cohort_customers", "-p", "breakdown=segment",
+                        "-p", f"breakdown_value={victim}", "-p", "as_of=2025-01-01T00:00:00",
+                        "--format", "json"], url)  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        found = json.loads(ran.stdout)
+        assert [(r["customer_id"], r["segment"]) for r in found] == [(f"seg-{i}", victim)]
+        refused = _journey(["query", "cohort_customers", "-p", f"breakdown={victim}"], url)
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
+        assert "breakdown" in refused.stderr
+    arr = _journey(["query", "acquisition_economics", "-p", f"channels={HOSTILE[0]}",
+                    "-p", "costs=1", "--format", "json"], url)  # fmt: skip
+    assert arr.returncode == 0 and "Traceback" not in arr.stderr, arr.stderr
     with open_store(url) as store:
         assert {r[0] for r in store.execute("SHOW TABLES")} == tables
-        assert _counts(store) == after
+        assert _counts(store) == before_queries
