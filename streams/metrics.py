@@ -163,6 +163,7 @@ class Metrics:
             "1 while the consumer group is rebalancing (no records are processed).", registry=r,
         )
         self._rebalances: Callable[[], int] = lambda: 0
+        self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
         self.view = WorkerView()
         r.register(_ViewCollector(self))
 
@@ -185,19 +186,28 @@ class Metrics:
         self.events_too_late.labels(event_type).inc()
 
     def output(self, out: Any) -> None:
-        """Count one engine record (or a record kind, as text)."""
+        """Count one engine record (or a record kind, as text). Called per record: label
+        children are cached (``labels()`` costs several microseconds, ``inc()`` far less)."""
         if isinstance(out, str):
-            self.records_emitted.labels(out).inc()
+            self._child(self.records_emitted, out).inc()
             return
-        self.records_emitted.labels(out.kind).inc()
-        if isinstance(out, StallRaised):
-            self.stalls_raised.labels(out.rule).inc()
-        elif isinstance(out, StallCleared):
-            self.stalls_cleared.labels(out.rule).inc()
-        elif isinstance(out, Defection):
-            self.defections.labels(out.defection_kind, out.window).inc()
-        elif isinstance(out, Resurrection):
-            self.resurrections.labels(out.defection_kind).inc()
+        self._child(self.records_emitted, out.kind).inc()
+        t = type(out)
+        if t is StallRaised:
+            self._child(self.stalls_raised, out.rule).inc()
+        elif t is StallCleared:
+            self._child(self.stalls_cleared, out.rule).inc()
+        elif t is Defection:
+            self._child(self.defections, out.defection_kind, out.window).inc()
+        elif t is Resurrection:
+            self._child(self.resurrections, out.defection_kind).inc()
+
+    def _child(self, counter: Counter, *labels: str) -> Counter:
+        key = (id(counter), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*labels)
+        return child
 
     def batch(self, seconds: float) -> None:
         self.batch_seconds.observe(seconds)
