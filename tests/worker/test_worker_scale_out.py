@@ -146,8 +146,10 @@ def test_two_workers_kill_join_leave_match_single_uninterrupted_worker(
               "store": "rocksdb://", "max_poll_records": 200}  # fmt: skip
     # Each chunk spans ~3 weeks of event time, delivered at once: far more than the default
     # 1-day lateness, so a topic fetched a moment after the others would see its events
-    # called too late (that is about bursts, not about several workers; see the module doc).
-    # Both runs use a lateness longer than a chunk.
+    # called too late (that is about bursts, not about several workers: a single worker fed
+    # this way does it too). Both runs use a lateness longer than a chunk, and every chunk is
+    # committed before the next is produced, so no partition ever has more than one chunk
+    # pending, whoever owns it.
     lateness = {"JOURNEY_ENGINE__ALLOWED_LATENESS_S": str(LATENESS_S)}
 
     # The scale-out run first (it owns the topics' pacing); the reference reads them after.
@@ -181,11 +183,13 @@ def test_two_workers_kill_join_leave_match_single_uninterrupted_worker(
               lambda: a.metric("journey_events_consumed_total") > seen, a, b)  # fmt: skip
         a.kill()
         assert committed() < feed.sent, "the kill came too late to test anything"
-        # 3. B alone takes A's partitions over
-        for _ in range(3):
+        # 3. B alone takes A's partitions over (the chunk A was applying, then three more)
+        for _ in range(4):
+            n = feed.sent
+            _wait("B takes over and catches up", lambda: committed() >= n, b)  # noqa: B023
             feed.next()
         n = feed.sent
-        _wait("B takes over and catches up", lambda: committed() >= n, b)
+        _wait("B alone commits the chunk", lambda: committed() >= n, b)
         # 4. A rejoins with its stale local RocksDB
         a2 = WorkerProcess(env("a")).start()
         while a2.metric("journey_events_consumed_total") <= 0:
@@ -198,8 +202,11 @@ def test_two_workers_kill_join_leave_match_single_uninterrupted_worker(
         _wait("A2 fetches the next chunk",
               lambda: a2.metric("journey_events_consumed_total") > seen, a2, b)  # fmt: skip
         assert b.stop() == 0, b.output()
-        while feed.next():
-            pass
+        while True:
+            n = feed.sent
+            _wait("A2 takes over and commits the chunk", lambda: committed() >= n, a2)  # noqa: B023
+            if not feed.next():
+                break
         total = feed.sent
         assert total == len(events)
         _wait("A2 alone commits everything", lambda: committed() == total, a2, timeout=240)
