@@ -14,7 +14,8 @@
 -- The same definitions as the aggregate queries, so the ids behind a cell add up to its count:
 -- defected_day_90 / defected_year_1 = first defection before day 90 / 365 (defection_rates);
 -- closure, silent_attrition, other = the kind of the first defection; stalled = current stage
--- stalled; active_period as retention_grid's "on" cell.
+-- stalled; active_period as retention_grid's "on" cell (from the customer_activity roll-up; the
+-- activity filter does not apply as_of: activity after it counts).
 -- Columns: customer_id, cohort, opened_at, opening_channel, segment, region, branch_id, product,
 -- stage, first_defection_kind, first_defection_day, risk_score.
 SELECT
@@ -47,13 +48,20 @@ FROM
     WHERE opened_at > toDateTime(0, 'UTC')
       AND opened_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
       AND ({active_period:Int32} < 0 OR customer_id IN
-           (SELECT customer_id FROM events
+           (SELECT customer_id FROM customer_activity
             WHERE {active_period:Int32} >= 0
-              AND ((event_type = 'login' AND success = 1)
-                   OR (event_type = 'transaction' AND customer_initiated = 1))
-              AND opened_at > toDateTime(0, 'UTC') AND occurred_at >= opened_at
-              AND occurred_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
-              AND intDiv(toInt64(occurred_at) - toInt64(opened_at), 86400 * {period_days:UInt16}) = {active_period:Int32}))
+            GROUP BY customer_id
+            HAVING has(arrayMap(d -> toInt64(intDiv(d, {period_days:UInt16})),
+                                arrayConcat(
+                                    arrayMap(x -> toUInt16(log2(x)), bitmaskToArray(groupBitOrMerge(active_w0))),
+                                    arrayMap(x -> toUInt16(log2(x) + 64), bitmaskToArray(groupBitOrMerge(active_w1))),
+                                    arrayMap(x -> toUInt16(log2(x) + 128), bitmaskToArray(groupBitOrMerge(active_w2))),
+                                    arrayMap(x -> toUInt16(log2(x) + 192), bitmaskToArray(groupBitOrMerge(active_w3))),
+                                    arrayMap(x -> toUInt16(log2(x) + 256), bitmaskToArray(groupBitOrMerge(active_w4))),
+                                    arrayMap(x -> toUInt16(log2(x) + 320), bitmaskToArray(groupBitOrMerge(active_w5))),
+                                    arrayMap(x -> toUInt16(log2(x) + 384), bitmaskToArray(groupBitOrMerge(active_w6))),
+                                    arrayMap(x -> toUInt16(log2(x) + 448), bitmaskToArray(groupBitOrMerge(active_w7))))),
+                       toInt64({active_period:Int32}))))
 ) AS c
 ANY LEFT JOIN
 (

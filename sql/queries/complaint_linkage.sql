@@ -10,6 +10,7 @@
 --
 -- A complainant's complaint is their first one (by the time it was raised); resolved = a
 -- 'resolved' event for that complaint_id before the customer defected and within N days.
+-- Complaints come from the customer_complaints roll-up (one row per complaint; sql/analytics).
 -- defected_within = a defection at or after the complaint and at most N days later.
 -- Non-complainants have no complaint to anchor on: their window is the first N days after
 -- opening, so compare the year-1 rate too (first defection before day year_days, both groups).
@@ -86,15 +87,13 @@ FROM
                     SELECT
                         customer_id,
                         complaint_id,
-                        argMin(category, occurred_at) AS cat,
-                        toUInt32(min(occurred_at)) AS raised_t,
-                        toUInt32(minIf(occurred_at, status = 'resolved')) AS res_t
-                    FROM events
-                    WHERE event_type = 'complaint'
-                      AND opened_at > toDateTime(0, 'UTC')
-                      AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-                      AND occurred_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
+                        argMinMerge(category) AS cat,
+                        toUInt32(minMerge(raised_at)) AS raised_t,
+                        if(minMerge(resolved_at) = toDateTime(4294967295, 'UTC'), toUInt32(0),
+                           toUInt32(minMerge(resolved_at))) AS res_t
+                    FROM customer_complaints
                     GROUP BY customer_id, complaint_id
+                    HAVING raised_t <= toUInt32(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
                 ) AS per_complaint
                 GROUP BY customer_id
             ) AS k USING (customer_id)

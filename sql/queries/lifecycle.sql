@@ -14,6 +14,7 @@
 --   dormant      = not active in this period, active in the previous one (counted once);
 --   defected     = the customer's first defection falls in this period (may overlap dormant).
 -- active = customers active in the period (new included).  Weeks start on Monday (UTC).
+-- Activity dates come from the customer_activity roll-up (sql/analytics); as_of by whole day.
 -- Columns: period, new, returning, resurrecting, dormant, defected, active.
 SELECT
     period,
@@ -43,7 +44,11 @@ FROM
         (
             SELECT
                 customer_id,
-                active_periods,
+                arrayMap((o, d0) -> addDays(d0, o), offsets,
+                         arrayResize([open_date], length(offsets), open_date)) AS dates,
+                arrayDistinct(arrayMap(d -> if({grain:String} = 'week', toMonday(d), toStartOfMonth(d)),
+                                       arrayFilter((d, a) -> d <= a, dates,
+                                                   arrayResize([as_of_date], length(dates), as_of_date)))) AS active_periods,
                 arrayMap((i, k) -> if({grain:String} = 'week', addWeeks(k, i), addMonths(k, i)),
                          range(toUInt32(n_periods)), arrayResize([open_period], n_periods, open_period)) AS periods
             FROM
@@ -51,11 +56,13 @@ FROM
                 SELECT
                     customer_id,
                     if({grain:String} = 'week', toMonday(opened_at), toStartOfMonth(opened_at)) AS open_period,
+                    toDate(opened_at) AS open_date,
                     toUInt32(if({grain:String} = 'week',
                         intDiv(toMonday(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
                                - toMonday(opened_at), 7),
                         toRelativeMonthNum(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
-                        - toRelativeMonthNum(opened_at)) + 1) AS n_periods
+                        - toRelativeMonthNum(opened_at)) + 1) AS n_periods,
+                    toDate(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))) AS as_of_date
                 FROM customer_state FINAL
                 WHERE opened_at > toDateTime(0, 'UTC')
                   AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
@@ -63,15 +70,16 @@ FROM
             ) AS c
             ANY LEFT JOIN
             (
-                SELECT
-                    customer_id,
-                    groupUniqArray(if({grain:String} = 'week', toMonday(occurred_at), toStartOfMonth(occurred_at))) AS active_periods
-                FROM events
-                WHERE ((event_type = 'login' AND success = 1)
-                       OR (event_type = 'transaction' AND customer_initiated = 1))
-                  AND opened_at > toDateTime(0, 'UTC') AND occurred_at >= opened_at
-                  AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-                  AND occurred_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
+                SELECT customer_id, arrayConcat(
+                                        arrayMap(x -> toUInt16(log2(x)), bitmaskToArray(groupBitOrMerge(calendar_w0))),
+                                        arrayMap(x -> toUInt16(log2(x) + 64), bitmaskToArray(groupBitOrMerge(calendar_w1))),
+                                        arrayMap(x -> toUInt16(log2(x) + 128), bitmaskToArray(groupBitOrMerge(calendar_w2))),
+                                        arrayMap(x -> toUInt16(log2(x) + 192), bitmaskToArray(groupBitOrMerge(calendar_w3))),
+                                        arrayMap(x -> toUInt16(log2(x) + 256), bitmaskToArray(groupBitOrMerge(calendar_w4))),
+                                        arrayMap(x -> toUInt16(log2(x) + 320), bitmaskToArray(groupBitOrMerge(calendar_w5))),
+                                        arrayMap(x -> toUInt16(log2(x) + 384), bitmaskToArray(groupBitOrMerge(calendar_w6))),
+                                        arrayMap(x -> toUInt16(log2(x) + 448), bitmaskToArray(groupBitOrMerge(calendar_w7)))) AS offsets
+                FROM customer_activity
                 GROUP BY customer_id
             ) AS a USING (customer_id)
         ) AS ca

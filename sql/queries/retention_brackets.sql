@@ -9,8 +9,8 @@
 -- param: as_of Nullable(DateTime('UTC')) = NULL | the data's "now"; NULL = the latest event time
 --
 -- Bracket i covers days [bounds[i], bounds[i+1] - 1]; activity after the last bound is ignored.
--- Active and eligible as in retention_grid: a customer counts in a bracket's denominator once
--- their tenure at as_of has reached the bracket's first day.
+-- Active and eligible as in retention_grid (customer_activity roll-up): a customer counts in a
+-- bracket's denominator once their tenure at as_of has reached the bracket's first day.
 -- Columns: cohort, bracket (e.g. '31-90'), first_day, last_day, eligible, retained_on,
 -- retained_on_or_after, rate_on, rate_on_or_after.
 SELECT
@@ -35,36 +35,40 @@ FROM
     FROM
     (
         SELECT
-            customer_id,
-            if({cohort_grain:String} = 'week', toMonday(opened_at), toStartOfMonth(opened_at)) AS cohort,
-            arrayCount(x -> x <= intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))},
-                                                    (SELECT max(occurred_at) FROM events))))
-                                        - toInt64(opened_at), 86400),
-                       {bounds:Array(UInt16)}) AS reached
-        FROM customer_state FINAL
-        WHERE opened_at > toDateTime(0, 'UTC')
-          AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-    ) AS c
-    ANY LEFT JOIN
-    (
-        SELECT
-            customer_id,
-            groupUniqArrayIf(b, b > 0 AND b < length({bounds:Array(UInt16)})) AS brackets
+            cohort,
+            arrayCount(x -> x <= tenure_days, {bounds:Array(UInt16)}) AS reached,
+            arrayDistinct(arrayFilter(b -> b > 0 AND b < length({bounds:Array(UInt16)}),
+                arrayMap(d -> arrayCount(x -> x <= d, {bounds:Array(UInt16)}),
+                         arrayFilter((d, t) -> d <= t, days,
+                                     arrayResize([tenure_days], length(days), tenure_days))))) AS brackets,
+            tenure_days
         FROM
         (
             SELECT
                 customer_id,
-                arrayCount(x -> x <= intDiv(toInt64(occurred_at) - toInt64(opened_at), 86400),
-                           {bounds:Array(UInt16)}) AS b
-            FROM events
-            WHERE ((event_type = 'login' AND success = 1)
-                   OR (event_type = 'transaction' AND customer_initiated = 1))
-              AND opened_at > toDateTime(0, 'UTC') AND occurred_at >= opened_at
-              AND occurred_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
+                if({cohort_grain:String} = 'week', toMonday(opened_at), toStartOfMonth(opened_at)) AS cohort,
+                intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
+                       - toInt64(opened_at), 86400) AS tenure_days
+            FROM customer_state FINAL
+            WHERE opened_at > toDateTime(0, 'UTC')
               AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-        ) AS e
-        GROUP BY customer_id
-    ) AS a USING (customer_id)
+        ) AS c
+        ANY LEFT JOIN
+        (
+            SELECT customer_id, arrayConcat(
+                                    arrayMap(x -> toUInt16(log2(x)), bitmaskToArray(groupBitOrMerge(active_w0))),
+                                    arrayMap(x -> toUInt16(log2(x) + 64), bitmaskToArray(groupBitOrMerge(active_w1))),
+                                    arrayMap(x -> toUInt16(log2(x) + 128), bitmaskToArray(groupBitOrMerge(active_w2))),
+                                    arrayMap(x -> toUInt16(log2(x) + 192), bitmaskToArray(groupBitOrMerge(active_w3))),
+                                    arrayMap(x -> toUInt16(log2(x) + 256), bitmaskToArray(groupBitOrMerge(active_w4))),
+                                    arrayMap(x -> toUInt16(log2(x) + 320), bitmaskToArray(groupBitOrMerge(active_w5))),
+                                    arrayMap(x -> toUInt16(log2(x) + 384), bitmaskToArray(groupBitOrMerge(active_w6))),
+                                    arrayMap(x -> toUInt16(log2(x) + 448), bitmaskToArray(groupBitOrMerge(active_w7)))) AS days
+            FROM customer_activity
+            GROUP BY customer_id
+        ) AS a USING (customer_id)
+        WHERE tenure_days >= 0
+    ) AS j
 )
 GROUP BY cohort, bi
 ORDER BY cohort, bi

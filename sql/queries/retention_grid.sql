@@ -14,7 +14,9 @@
 -- eligible = cohort customers whose tenure at as_of has reached the period's first day: a period
 -- a customer has not lived yet is left out of the denominator instead of counting as lost.
 -- Columns: cohort, period, period_start_day, eligible, retained_on, retained_on_or_after,
--- rate_on, rate_on_or_after.  Re-delivered events are harmless (a set of periods per customer).
+-- rate_on, rate_on_or_after.  Activity comes from the customer_activity roll-up (days since
+-- opening with activity, one row per customer; sql/analytics), so as_of applies by whole day;
+-- re-delivered events are harmless (a set of days per customer).
 -- Portable: ClickHouse 18.16 and 26.x (no CTE, no window function, one JOIN per SELECT).
 SELECT
     cohort,
@@ -35,29 +37,38 @@ FROM
     FROM
     (
         SELECT
-            customer_id,
-            if({cohort_grain:String} = 'week', toMonday(opened_at), toStartOfMonth(opened_at)) AS cohort,
-            intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
-                   - toInt64(opened_at), 86400) AS tenure_days
-        FROM customer_state FINAL
-        WHERE opened_at > toDateTime(0, 'UTC')
-          AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-    ) AS c
-    ANY LEFT JOIN
-    (
-        SELECT
-            customer_id,
-            groupUniqArray(toUInt32(intDiv(toInt64(occurred_at) - toInt64(opened_at),
-                                           86400 * {period_days:UInt16}))) AS periods
-        FROM events
-        WHERE ((event_type = 'login' AND success = 1)
-               OR (event_type = 'transaction' AND customer_initiated = 1))
-          AND opened_at > toDateTime(0, 'UTC') AND occurred_at >= opened_at
-          AND occurred_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
-          AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-        GROUP BY customer_id
-    ) AS a USING (customer_id)
-    WHERE tenure_days >= 0
+            cohort,
+            tenure_days,
+            arrayDistinct(arrayMap(d -> toUInt32(intDiv(d, {period_days:UInt16})),
+                                   arrayFilter((d, t) -> d <= t, days,
+                                               arrayResize([tenure_days], length(days), tenure_days)))) AS periods
+        FROM
+        (
+            SELECT
+                customer_id,
+                if({cohort_grain:String} = 'week', toMonday(opened_at), toStartOfMonth(opened_at)) AS cohort,
+                intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
+                       - toInt64(opened_at), 86400) AS tenure_days
+            FROM customer_state FINAL
+            WHERE opened_at > toDateTime(0, 'UTC')
+              AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
+        ) AS c
+        ANY LEFT JOIN
+        (
+            SELECT customer_id, arrayConcat(
+                                    arrayMap(x -> toUInt16(log2(x)), bitmaskToArray(groupBitOrMerge(active_w0))),
+                                    arrayMap(x -> toUInt16(log2(x) + 64), bitmaskToArray(groupBitOrMerge(active_w1))),
+                                    arrayMap(x -> toUInt16(log2(x) + 128), bitmaskToArray(groupBitOrMerge(active_w2))),
+                                    arrayMap(x -> toUInt16(log2(x) + 192), bitmaskToArray(groupBitOrMerge(active_w3))),
+                                    arrayMap(x -> toUInt16(log2(x) + 256), bitmaskToArray(groupBitOrMerge(active_w4))),
+                                    arrayMap(x -> toUInt16(log2(x) + 320), bitmaskToArray(groupBitOrMerge(active_w5))),
+                                    arrayMap(x -> toUInt16(log2(x) + 384), bitmaskToArray(groupBitOrMerge(active_w6))),
+                                    arrayMap(x -> toUInt16(log2(x) + 448), bitmaskToArray(groupBitOrMerge(active_w7)))) AS days
+            FROM customer_activity
+            GROUP BY customer_id
+        ) AS a USING (customer_id)
+        WHERE tenure_days >= 0
+    ) AS j
 )
 GROUP BY cohort, period
 ORDER BY cohort, period

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from streams.analytics.grafana import DATASOURCE_UID, PANELS, dashboard
+from streams.analytics.rollup import ROLLUP_DIR
 from streams.store import Store
 from streams.store.migrations import MIGRATIONS_DIR
 
@@ -28,7 +29,8 @@ def saved() -> dict[str, Any]:
 
 
 def tables_created() -> set[str]:
-    text = "\n".join(p.read_text() for p in sorted(MIGRATIONS_DIR.glob("*.sql")))
+    files = [*sorted(MIGRATIONS_DIR.glob("*.sql")), *sorted(ROLLUP_DIR.glob("*.sql"))]
+    text = "\n".join(p.read_text() for p in files)
     return set(re.findall(r"CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS (\w+)", text))
 
 
@@ -69,7 +71,7 @@ def test_structure_and_datasource() -> None:
 
 def test_panel_sql_reads_existing_tables_and_has_no_placeholders_left() -> None:
     known = tables_created()
-    assert {"events", "customer_state", "defections", "stalls"} <= known
+    assert {"events", "customer_state", "defections", "stalls", "customer_activity"} <= known
     for p in saved()["panels"]:
         sql = p["targets"][0]["rawSql"]
         read = tables_read(sql)
