@@ -39,11 +39,39 @@ def open_analytics_store(url: str) -> Store:
     if url.startswith("chdb://") and chdb_folder_owned(url):
         raise in_use
     try:
-        return open_store(url)
+        store = open_store(url)
     except StoreError as exc:
         if url.startswith("chdb://") and "another process owns" in exc.message:
             raise in_use from exc
         raise click.ClickException(f"cannot open {redact_url(url)}: {exc.message}") from exc
+    try:
+        prepare(store)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def prepare(store: Store) -> None:
+    """Make sure the analytics roll-ups exist (the first time: one back-fill over events)."""
+    from streams.analytics.rollup import ensure_rollups, table_exists
+    from streams.store import StoreError
+
+    if not table_exists(store, "events"):
+        raise click.ClickException(
+            f"no journey tables in database {store.database!r}: run `journey migrate` first "
+            "(or point --clickhouse / JOURNEY_CLICKHOUSE__URL at the journey database)"
+        )
+    try:
+        filled = ensure_rollups(store)
+    except StoreError as exc:
+        raise click.ClickException(
+            f"cannot prepare the analytics roll-ups (sql/analytics): {exc.message[:300]}. The "
+            "ClickHouse user needs the right to create tables and views once (later runs only "
+            "read)."
+        ) from exc
+    if filled:
+        click.echo(f"built the analytics roll-ups from events: {', '.join(filled)}", err=True)
 
 
 def chdb_folder_owned(url: str) -> bool:

@@ -41,7 +41,8 @@ def rollup_statements() -> list[str]:
     return [s for p in sorted(ROLLUP_DIR.glob("*.sql")) for s in statements(p.read_text())]
 
 
-def _exists(store: Store, table: str) -> bool:
+def table_exists(store: Store, table: str) -> bool:
+    """Whether ``table`` (or view) exists in the store's current database."""
     rows = store.execute(
         "SELECT count() FROM system.tables"
         " WHERE database = currentDatabase() AND name = {t:String}",
@@ -55,7 +56,7 @@ def ensure_rollups(store: Store) -> list[str]:
     filled: list[str] = []
     stmts = rollup_statements()
     missing = {
-        m.group(2) for s in stmts if (m := _VIEW.match(s)) and not _exists(store, m.group(1))
+        m.group(2) for s in stmts if (m := _VIEW.match(s)) and not table_exists(store, m.group(1))
     }
     for stmt in stmts:
         store.execute(stmt)

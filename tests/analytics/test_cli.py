@@ -102,3 +102,15 @@ def test_locked_embedded_store_says_what_to_do(tmp_path: Path) -> None:
     finally:
         owner.kill()
         owner.wait()
+
+
+def test_unmigrated_database_says_run_migrate(population: Store) -> None:
+    url = population.test_url  # type: ignore[attr-defined]
+    if url.startswith("chdb://"):
+        other = url.replace("?database=", "?database=empty_")
+    else:
+        base, _, _db = url.rpartition("/")
+        other = f"{base}/empty_{_db}"
+    result = CliRunner().invoke(main, ["--clickhouse", other, "query", "lifecycle"])
+    assert result.exit_code == 1
+    assert "run `journey migrate` first" in result.output
