@@ -273,6 +273,14 @@ class JourneyWorker:
                 self.metrics.consumed(topic_type, len(records))
             for tp, records in batch.items():
                 self._update_backlog(tp, records[-1].offset + 1)
+            # The partition's other input topics too: their high-water marks came with the same
+            # fetch, while the clock still has their backlog from the last tick (0 for a topic
+            # idle before a burst), which let the first topic fetched run the watermark ahead
+            # of records already on the broker (false too-late / orphans in bursts).
+            for partition in {tp.partition for tp in batch}:
+                for topic in self.inputs.values():
+                    if TP(topic, partition) not in batch:
+                        self._update_backlog(TP(topic, partition), None)
             t0 = time.perf_counter()
             result = self.processor.process(
                 record for records in batch.values() for record in records
