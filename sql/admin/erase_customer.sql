@@ -12,6 +12,9 @@
 -- cohort_daily (the pre-aggregate fed by cohort_daily_mv) holds no customer id, only uniqExact
 -- states (128-bit hashes of ids inside aggregate states) that cannot be edited per customer;
 -- docs/privacy.md says how to rebuild its partitions from events after an erasure.
+-- The analytics roll-ups (sql/analytics: customer_activity, customer_early_transactions,
+-- customer_complaints) exist once `journey query` or `journey report` has built them; a
+-- statement whose table does not exist is skipped by `journey erase`.
 -- On the cluster layout (sql/cluster) run the same statements against the *_local tables
 -- ON CLUSTER '{cluster}'.
 -- The statement separator is a ';' at the very end of a line.
@@ -20,3 +23,6 @@ ALTER TABLE customer_state DELETE WHERE customer_id = {customer_id:String};
 ALTER TABLE defections DELETE WHERE customer_id = {customer_id:String};
 ALTER TABLE stalls DELETE WHERE customer_id = {customer_id:String};
 ALTER TABLE window_outcomes DELETE WHERE customer_id = {customer_id:String};
+ALTER TABLE customer_activity DELETE WHERE customer_id = {customer_id:String};
+ALTER TABLE customer_early_transactions DELETE WHERE customer_id = {customer_id:String};
+ALTER TABLE customer_complaints DELETE WHERE customer_id = {customer_id:String};

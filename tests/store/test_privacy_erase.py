@@ -50,17 +50,43 @@ def _counts(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-def test_erasure_script_covers_every_table_with_customer_rows(store: Store) -> None:
-    migrate(store)
-    with_customer = {
+def _tables_with_customer_ids(store: Store) -> set[str]:
+    return {
         r[0]
         for r in store.execute(
-            "SELECT table FROM system.columns WHERE database = currentDatabase() "
-            "AND name = 'customer_id'"
+            "SELECT name FROM system.tables WHERE database = currentDatabase() "
+            "AND engine != 'MaterializedView' AND name IN (SELECT table FROM system.columns "
+            "WHERE database = currentDatabase() AND name = 'customer_id')"
         )
     }
-    assert {t for t, _ in erase_statements()} == with_customer - {"cohort_daily"}
+
+
+def test_erasure_script_covers_every_table_with_customer_rows(store: Store) -> None:
+    """Every table with a customer_id column, including the analytics roll-ups, is erased."""
+    from streams.analytics.rollup import ensure_rollups
+
+    migrate(store)
+    assert _tables_with_customer_ids(store) == set(TABLES)
+    ensure_rollups(store)
+    with_customer = _tables_with_customer_ids(store)
+    assert len(with_customer) > len(TABLES)
+    assert {t for t, _ in erase_statements()} == with_customer
     assert "cohort_daily" not in with_customer  # holds only uniqExact states, no ids
+
+
+def test_erase_reaches_the_rollups_too(store: Store) -> None:
+    from streams.analytics.rollup import ensure_rollups
+
+    migrate(store)
+    ensure_rollups(store)
+    rollups = sorted(_tables_with_customer_ids(store) - set(TABLES))
+    for table in rollups:
+        store.insert(table, ["customer_id"], [["c1", "c2"]])
+    result = erase_customer(store, "c1")
+    assert {t: result.before[t] for t in rollups} == dict.fromkeys(rollups, 1)
+    assert result.complete
+    for table in rollups:
+        assert store.execute(f"SELECT customer_id FROM {table}") == [("c2",)]
 
 
 def test_erase_removes_exactly_that_customer_even_a_hostile_id(store: Store) -> None:
@@ -148,6 +174,6 @@ def test_cli_parameters_reaching_sql_carry_hostile_values_as_data(clickhouse_ser
     arr = _journey(["query", "acquisition_economics", "-p", f"channels={HOSTILE[0]}",
                     "-p", "costs=1", "--format", "json"], url)  # fmt: skip
     assert arr.returncode == 0 and "Traceback" not in arr.stderr, arr.stderr
-    with open_store(url) as store:
-        assert {r[0] for r in store.execute("SHOW TABLES")} == tables
+    with open_store(url) as store:  # (journey query may add its roll-up tables)
+        assert {r[0] for r in store.execute("SHOW TABLES")} >= tables
         assert _counts(store) == before_queries
