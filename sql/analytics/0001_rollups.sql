@@ -9,7 +9,9 @@
 -- types differ there: "no value" is 0 bits, or the day 65535).
 -- Statements end with ';' at the end of a line.  Runs on ClickHouse 18.16 and 26.x.
 
--- customer_activity: one row per customer after merges (read with -Merge ... GROUP BY).
+-- customer_activity: one row per customer after merges (read with FINAL and
+-- finalizeAggregation, or -Merge ... GROUP BY); every customer with an opening has a row.
+--   opened          the account-opening instant copied on the events (day 0);
 --   active_w0..7    bit d (word d / 64, bit d % 64) = activity on day d since opening (whole
 --                   24-hour days, days 0-511): a successful login or a customer-initiated
 --                   transaction (retention, activation);
@@ -20,6 +22,7 @@
 CREATE TABLE IF NOT EXISTS customer_activity
 (
     customer_id     String,
+    opened          AggregateFunction(min, DateTime('UTC')),
     active_w0      AggregateFunction(groupBitOr, UInt64),
     active_w1      AggregateFunction(groupBitOr, UInt64),
     active_w2      AggregateFunction(groupBitOr, UInt64),
@@ -48,6 +51,7 @@ ORDER BY customer_id;
 CREATE MATERIALIZED VIEW IF NOT EXISTS customer_activity_mv TO customer_activity AS
 SELECT
     customer_id,
+    minState(opened_at) AS opened,
     groupBitOrState(if(((event_type = 'login' AND success = 1) OR (event_type = 'transaction' AND customer_initiated = 1)) AND intDiv(intDiv(toUInt32(occurred_at) - toUInt32(opened_at), 86400), 64) = 0,
         toUInt64(bitShiftLeft(toUInt64(1), intDiv(toUInt32(occurred_at) - toUInt32(opened_at), 86400) % 64)), toUInt64(0))) AS active_w0,
     groupBitOrState(if(((event_type = 'login' AND success = 1) OR (event_type = 'transaction' AND customer_initiated = 1)) AND intDiv(intDiv(toUInt32(occurred_at) - toUInt32(opened_at), 86400), 64) = 1,
@@ -92,12 +96,13 @@ SELECT
         least(intDiv(toUInt32(occurred_at) - toUInt32(opened_at), 86400) + 1, 65534), 65535))) AS deposit_day1
 FROM events
 WHERE opened_at > toDateTime(0, 'UTC') AND occurred_at >= opened_at
-  AND event_type IN ('login', 'transaction')
+  AND event_type IN ('account_opened', 'login', 'transaction')
 GROUP BY customer_id;
 
 -- customer_early_transactions: the customer-initiated transactions of each customer's first
--- 183 days, one row per event (ReplacingMergeTree on the event: a re-delivery collapses; read
--- with FINAL), for the "N-th transaction" milestone (engaged).
+-- 120 days, one row per event (ReplacingMergeTree on the event: a re-delivery collapses in a
+-- merge; queries also drop repeated event keys themselves, FINAL being slow on millions of
+-- rows), for the "N-th transaction" milestone (engaged).
 CREATE TABLE IF NOT EXISTS customer_early_transactions
 (
     customer_id String,
@@ -115,7 +120,7 @@ SELECT
 FROM events
 WHERE event_type = 'transaction' AND customer_initiated = 1
   AND opened_at > toDateTime(0, 'UTC') AND occurred_at >= opened_at
-  AND toUInt32(occurred_at) - toUInt32(opened_at) < 183 * 86400;
+  AND toUInt32(occurred_at) - toUInt32(opened_at) < 120 * 86400;
 
 -- customer_complaints: one row per complaint (customer, complaint_id): when it was raised, its
 -- category, and when it was first resolved (2106-02-07, the largest DateTime = not resolved).

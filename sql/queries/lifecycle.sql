@@ -14,7 +14,9 @@
 --   dormant      = not active in this period, active in the previous one (counted once);
 --   defected     = the customer's first defection falls in this period (may overlap dormant).
 -- active = customers active in the period (new included).  Weeks start on Monday (UTC).
--- Activity dates come from the customer_activity roll-up (sql/analytics); as_of by whole day.
+-- Activity comes from the customer_activity roll-up (sql/analytics: bit d = active on calendar
+-- day d after the opening date, days 0-511); as_of by whole day.  Customers: those with an
+-- account opening (the roll-up's opened).
 -- Columns: period, new, returning, resurrecting, dormant, defected, active.
 SELECT
     period,
@@ -31,70 +33,75 @@ FROM
         idx,
         has_defected,
         defection_period,
-        has(active_periods, period) AS is_active,
-        has(active_periods, if({grain:String} = 'week', period - 7, subtractMonths(period, 1))) AS prev_active
+        (greatest(lo, 0) <= least(hi, as_of_offset) AND greatest(lo, 0) <= 511 AND if(intDiv(greatest(lo, 0), 64) = intDiv(greatest(least(least(hi, as_of_offset), 511), 0), 64), bitAnd(bitShiftRight(arrayElement(calendar, intDiv(greatest(lo, 0), 64) + 1), (greatest(lo, 0) % 64)), if(greatest((greatest(least(least(hi, as_of_offset), 511), 0) % 64) - (greatest(lo, 0) % 64) + 1, 0) >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(1), greatest((greatest(least(least(hi, as_of_offset), 511), 0) % 64) - (greatest(lo, 0) % 64) + 1, 0)) - 1))) != 0, (bitShiftRight(arrayElement(calendar, intDiv(greatest(lo, 0), 64) + 1), (greatest(lo, 0) % 64)) != 0 OR bitAnd(arrayElement(calendar, intDiv(greatest(least(least(hi, as_of_offset), 511), 0), 64) + 1), if((greatest(least(least(hi, as_of_offset), 511), 0) % 64) + 1 >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(1), (greatest(least(least(hi, as_of_offset), 511), 0) % 64) + 1) - 1))) != 0 OR arrayExists(x -> x != 0, arraySlice(calendar, intDiv(greatest(lo, 0), 64) + 2, greatest(intDiv(greatest(least(least(hi, as_of_offset), 511), 0), 64) - intDiv(greatest(lo, 0), 64) - 1, 0)))))) AS is_active,
+        idx > 1 AND (greatest(prev_lo, 0) <= lo - 1 AND greatest(prev_lo, 0) <= 511 AND if(intDiv(greatest(prev_lo, 0), 64) = intDiv(greatest(least(lo - 1, 511), 0), 64), bitAnd(bitShiftRight(arrayElement(calendar, intDiv(greatest(prev_lo, 0), 64) + 1), (greatest(prev_lo, 0) % 64)), if(greatest((greatest(least(lo - 1, 511), 0) % 64) - (greatest(prev_lo, 0) % 64) + 1, 0) >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(1), greatest((greatest(least(lo - 1, 511), 0) % 64) - (greatest(prev_lo, 0) % 64) + 1, 0)) - 1))) != 0, (bitShiftRight(arrayElement(calendar, intDiv(greatest(prev_lo, 0), 64) + 1), (greatest(prev_lo, 0) % 64)) != 0 OR bitAnd(arrayElement(calendar, intDiv(greatest(least(lo - 1, 511), 0), 64) + 1), if((greatest(least(lo - 1, 511), 0) % 64) + 1 >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(1), (greatest(least(lo - 1, 511), 0) % 64) + 1) - 1))) != 0 OR arrayExists(x -> x != 0, arraySlice(calendar, intDiv(greatest(prev_lo, 0), 64) + 2, greatest(intDiv(greatest(least(lo - 1, 511), 0), 64) - intDiv(greatest(prev_lo, 0), 64) - 1, 0)))))) AS prev_active
     FROM
     (
         SELECT
-            periods,
-            active_periods,
+            if({grain:String} = 'week', addWeeks(open_period, step), addMonths(open_period, step)) AS period,
+            step + 1 AS idx,
             has_defected,
-            defection_period
+            defection_period,
+            calendar,
+            as_of_offset,
+            toInt64(toRelativeDayNum(period)) - toInt64(toRelativeDayNum(open_date)) AS lo,
+            toInt64(toRelativeDayNum(if({grain:String} = 'week', period + 7, addMonths(period, 1))))
+                - toInt64(toRelativeDayNum(open_date)) - 1 AS hi,
+            toInt64(toRelativeDayNum(if({grain:String} = 'week', period - 7, subtractMonths(period, 1))))
+                - toInt64(toRelativeDayNum(open_date)) AS prev_lo
         FROM
         (
             SELECT
-                customer_id,
-                arrayMap((o, d0) -> addDays(d0, o), offsets,
-                         arrayResize([open_date], length(offsets), open_date)) AS dates,
-                arrayDistinct(arrayMap(d -> if({grain:String} = 'week', toMonday(d), toStartOfMonth(d)),
-                                       arrayFilter((d, a) -> d <= a, dates,
-                                                   arrayResize([as_of_date], length(dates), as_of_date)))) AS active_periods,
-                arrayMap((i, k) -> if({grain:String} = 'week', addWeeks(k, i), addMonths(k, i)),
-                         range(toUInt32(n_periods)), arrayResize([open_period], n_periods, open_period)) AS periods
+                open_date,
+                calendar,
+                as_of_offset,
+                open_period,
+                steps,
+                has_defected,
+                defection_period
             FROM
             (
                 SELECT
                     customer_id,
-                    if({grain:String} = 'week', toMonday(opened_at), toStartOfMonth(opened_at)) AS open_period,
-                    toDate(opened_at) AS open_date,
-                    toUInt32(if({grain:String} = 'week',
-                        intDiv(toMonday(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
-                               - toMonday(opened_at), 7),
-                        toRelativeMonthNum(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
-                        - toRelativeMonthNum(opened_at)) + 1) AS n_periods,
-                    toDate(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))) AS as_of_date
-                FROM customer_state FINAL
-                WHERE opened_at > toDateTime(0, 'UTC')
-                  AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-                  AND opened_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
-            ) AS c
+                    open_date,
+                    open_period,
+                    range(toUInt32(n_periods)) AS steps,
+                    as_of_offset,
+                    words AS calendar
+                FROM
+                (
+                    SELECT
+                        customer_id,
+                        toDate(opened) AS open_date,
+                        if({grain:String} = 'week', toMonday(opened), toStartOfMonth(opened)) AS open_period,
+                        toUInt32(if({grain:String} = 'week',
+                            intDiv(toMonday(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))) - toMonday(opened), 7),
+                            toRelativeMonthNum(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))) - toRelativeMonthNum(opened)) + 1) AS n_periods,
+                        toInt64(toRelativeDayNum(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))) - toInt64(toRelativeDayNum(opened)) AS as_of_offset,
+                        words
+                    FROM
+                    (
+                        SELECT customer_id, finalizeAggregation(opened) AS opened,
+                               [finalizeAggregation(calendar_w0), finalizeAggregation(calendar_w1), finalizeAggregation(calendar_w2), finalizeAggregation(calendar_w3), finalizeAggregation(calendar_w4), finalizeAggregation(calendar_w5), finalizeAggregation(calendar_w6), finalizeAggregation(calendar_w7)] AS words
+                        FROM customer_activity FINAL
+                    ) AS r
+                    WHERE toDate(opened) >= {from_date:Date} AND toDate(opened) <= {to_date:Date}
+                      AND opened <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
+                ) AS c
+            ) AS ca
             ANY LEFT JOIN
             (
-                SELECT customer_id, arrayConcat(
-                                        arrayMap(x -> toUInt16(log2(x)), bitmaskToArray(groupBitOrMerge(calendar_w0))),
-                                        arrayMap(x -> toUInt16(log2(x) + 64), bitmaskToArray(groupBitOrMerge(calendar_w1))),
-                                        arrayMap(x -> toUInt16(log2(x) + 128), bitmaskToArray(groupBitOrMerge(calendar_w2))),
-                                        arrayMap(x -> toUInt16(log2(x) + 192), bitmaskToArray(groupBitOrMerge(calendar_w3))),
-                                        arrayMap(x -> toUInt16(log2(x) + 256), bitmaskToArray(groupBitOrMerge(calendar_w4))),
-                                        arrayMap(x -> toUInt16(log2(x) + 320), bitmaskToArray(groupBitOrMerge(calendar_w5))),
-                                        arrayMap(x -> toUInt16(log2(x) + 384), bitmaskToArray(groupBitOrMerge(calendar_w6))),
-                                        arrayMap(x -> toUInt16(log2(x) + 448), bitmaskToArray(groupBitOrMerge(calendar_w7)))) AS offsets
-                FROM customer_activity
+                SELECT
+                    customer_id,
+                    toUInt8(1) AS has_defected,
+                    if({grain:String} = 'week', toMonday(min(defected_at)), toStartOfMonth(min(defected_at))) AS defection_period
+                FROM defections FINAL
+                WHERE defected_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
                 GROUP BY customer_id
-            ) AS a USING (customer_id)
-        ) AS ca
-        ANY LEFT JOIN
-        (
-            SELECT
-                customer_id,
-                toUInt8(1) AS has_defected,
-                if({grain:String} = 'week', toMonday(min(defected_at)), toStartOfMonth(min(defected_at))) AS defection_period
-            FROM defections FINAL
-            WHERE defected_at <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
-            GROUP BY customer_id
-        ) AS d USING (customer_id)
-    ) AS per_customer
-    ARRAY JOIN periods AS period, arrayEnumerate(periods) AS idx
+            ) AS d USING (customer_id)
+        ) AS per_customer
+        ARRAY JOIN steps AS step
+    ) AS per_period
 )
 GROUP BY period
 ORDER BY period

@@ -3,7 +3,7 @@
 --   of new customers reaching each milestone within its deadline, and all of them in order.
 -- param: activated_days UInt16 = 7 | deadline for the first successful login or customer-initiated transaction
 -- param: funded_days UInt16 = 30 | deadline for the first credit that is not interest or a fee
--- param: engaged_days UInt16 = 90 | deadline for the engaged_transactions-th customer-initiated transaction (at most 183: the roll-up keeps the first 183 days)
+-- param: engaged_days UInt16 = 90 | deadline for the engaged_transactions-th customer-initiated transaction (at most 120: the roll-up keeps the first 120 days)
 -- param: sticky_days UInt16 = 90 | deadline for using sticky_services distinct sticky services
 -- param: engaged_transactions UInt8 = 5 | customer-initiated transactions that make a customer engaged (engaged_min_transactions)
 -- param: sticky_services UInt8 = 2 | distinct sticky services that make a customer sticky (sticky_services_required)
@@ -13,12 +13,13 @@
 --
 -- Milestones follow docs/rules.md and are recomputed from the customer_activity roll-up of the
 -- raw events (sql/analytics), so a deadline can be changed here without replaying the stream;
--- engaged counts the customer-initiated transactions of the first 183 days, distinct by event.  Sticky services: digital (a successful login or
--- customer-initiated transaction online or on mobile), debit_card (customer-initiated
+-- engaged counts the customer-initiated transactions of the first 120 days, distinct by event.
+-- Sticky services: digital (a successful login or customer-initiated transaction online or on
+-- mobile), debit_card (customer-initiated
 -- card_purchase), bill_pay (customer-initiated bill_pay), direct_deposit (a direct_deposit
 -- credit).  "Within the deadline" = strictly before opening + deadline days.  Population: new
--- customers whose every deadline has passed by as_of (so nobody is counted as missing a
--- milestone they still have time to reach).  reached_ever = by as_of (whole days).
+-- customers (with an account opening) whose every deadline has passed by as_of (so nobody is
+-- counted as missing a milestone they still have time to reach).  reached_ever = by as_of.
 -- Columns: step, milestone, deadline_days, population, reached_in_time, rate_in_time,
 -- funnel (reached this and every earlier milestone in time), funnel_rate, step_conversion
 -- (funnel / previous step's funnel), reached_ever.
@@ -45,9 +46,8 @@ FROM
     FROM
     (
         SELECT
-            customer_id,
             tenure_days,
-            if(empty(active), toInt64(-1), toInt64(arrayReduce('min', active))) AS activated_day,
+            if(first_active >= 100000, toInt64(-1), first_active) AS activated_day,
             if(funded_day1 = 65535, toInt64(-1), toInt64(funded_day1) - 1) AS funded_day,
             if(length(ci) < {engaged_transactions:UInt8}, toInt64(-1),
                toInt64(arrayElement(ci, {engaged_transactions:UInt8}))) AS engaged_day,
@@ -56,57 +56,47 @@ FROM
         FROM
         (
             SELECT
-                customer_id,
                 tenure_days,
-                arrayFilter(d -> d < 65535, days) AS active,
+                arrayReduce('min', arrayMap((x, k) -> if(x = 0, toInt64(100000), 64 * k + toInt64(log2(bitAnd(x, bitNot(x) + 1)))), arrayMap((x, k, b) -> bitAnd(x, if(greatest(least(b, 64 * k + 63) - greatest(0, 64 * k) + 1, 0) >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(bitShiftLeft(toUInt64(1), greatest(least(b, 64 * k + 63) - greatest(0, 64 * k) + 1, 0)) - 1), least(greatest(0, 64 * k) - 64 * k, 63))))),
+                                 words, [0, 1, 2, 3, 4, 5, 6, 7], arrayResize([tenure_days], 8, tenure_days)), [0, 1, 2, 3, 4, 5, 6, 7])) AS first_active,
                 funded_day1,
                 arraySort(ci_days) AS ci,
                 arraySort(arrayFilter(x -> x < 65535,
                                       [digital_day1, card_day1, bill_pay_day1, deposit_day1])) AS services
             FROM
             (
-                SELECT customer_id, tenure_days, days, funded_day1, digital_day1, card_day1,
-                       bill_pay_day1, deposit_day1
+                SELECT
+                    customer_id,
+                    intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))) - toInt64(opened), 86400) AS tenure_days,
+                    words, funded_day1, digital_day1, card_day1, bill_pay_day1, deposit_day1
                 FROM
                 (
                     SELECT
                         customer_id,
-                        intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
-                               - toInt64(opened_at), 86400) AS tenure_days
-                    FROM customer_state FINAL
-                    WHERE opened_at > toDateTime(0, 'UTC')
-                      AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-                      AND intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
-                                 - toInt64(opened_at), 86400)
-                          >= greatest(greatest({activated_days:UInt16}, {funded_days:UInt16}),
-                                      greatest({engaged_days:UInt16}, {sticky_days:UInt16}))
-                ) AS c
-                ANY LEFT JOIN
-                (
-                    SELECT
-                        customer_id,
-                        arrayConcat(
-                            arrayMap(x -> toUInt16(log2(x)), bitmaskToArray(groupBitOrMerge(active_w0))),
-                            arrayMap(x -> toUInt16(log2(x) + 64), bitmaskToArray(groupBitOrMerge(active_w1))),
-                            arrayMap(x -> toUInt16(log2(x) + 128), bitmaskToArray(groupBitOrMerge(active_w2))),
-                            arrayMap(x -> toUInt16(log2(x) + 192), bitmaskToArray(groupBitOrMerge(active_w3))),
-                            arrayMap(x -> toUInt16(log2(x) + 256), bitmaskToArray(groupBitOrMerge(active_w4))),
-                            arrayMap(x -> toUInt16(log2(x) + 320), bitmaskToArray(groupBitOrMerge(active_w5))),
-                            arrayMap(x -> toUInt16(log2(x) + 384), bitmaskToArray(groupBitOrMerge(active_w6))),
-                            arrayMap(x -> toUInt16(log2(x) + 448), bitmaskToArray(groupBitOrMerge(active_w7)))) AS days,
-                        minMerge(funded_day1) AS funded_day1,
-                        minMerge(digital_day1) AS digital_day1,
-                        minMerge(card_day1) AS card_day1,
-                        minMerge(bill_pay_day1) AS bill_pay_day1,
-                        minMerge(deposit_day1) AS deposit_day1
-                    FROM customer_activity
-                    GROUP BY customer_id
-                ) AS m USING (customer_id)
-            ) AS cm
+                        finalizeAggregation(opened) AS opened,
+                        [finalizeAggregation(active_w0), finalizeAggregation(active_w1), finalizeAggregation(active_w2), finalizeAggregation(active_w3), finalizeAggregation(active_w4), finalizeAggregation(active_w5), finalizeAggregation(active_w6), finalizeAggregation(active_w7)] AS words,
+                        finalizeAggregation(funded_day1) AS funded_day1,
+                        finalizeAggregation(digital_day1) AS digital_day1,
+                        finalizeAggregation(card_day1) AS card_day1,
+                        finalizeAggregation(bill_pay_day1) AS bill_pay_day1,
+                        finalizeAggregation(deposit_day1) AS deposit_day1
+                    FROM customer_activity FINAL
+                ) AS r
+                WHERE toDate(opened) >= {from_date:Date} AND toDate(opened) <= {to_date:Date}
+                  AND intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))) - toInt64(opened), 86400)
+                      >= greatest(greatest({activated_days:UInt16}, {funded_days:UInt16}),
+                                  greatest({engaged_days:UInt16}, {sticky_days:UInt16}))
+            ) AS c
             ANY LEFT JOIN
             (
-                SELECT customer_id, groupArray(day) AS ci_days
-                FROM customer_early_transactions FINAL
+                SELECT
+                    customer_id,
+                    -- one day per distinct event: sort the (event, day) pairs and drop a pair
+                    -- equal to the one before it (a re-delivered row not merged away yet)
+                    arraySort(groupArray((event_key, day))) AS pairs,
+                    arrayMap(x -> x.2, arrayFilter((x, y) -> x != y, pairs,
+                        arrayPushFront(arrayPopBack(pairs), (toUInt64(0), toUInt16(65535))))) AS ci_days
+                FROM customer_early_transactions
                 GROUP BY customer_id
             ) AS e USING (customer_id)
         ) AS joined

@@ -14,61 +14,64 @@
 -- eligible = cohort customers whose tenure at as_of has reached the period's first day: a period
 -- a customer has not lived yet is left out of the denominator instead of counting as lost.
 -- Columns: cohort, period, period_start_day, eligible, retained_on, retained_on_or_after,
--- rate_on, rate_on_or_after.  Activity comes from the customer_activity roll-up (days since
--- opening with activity, one row per customer; sql/analytics), so as_of applies by whole day;
--- re-delivered events are harmless (a set of days per customer).
+-- rate_on, rate_on_or_after.  Activity comes from the customer_activity roll-up (sql/analytics:
+-- one row per customer, bit d of eight 64-bit words = active on day d, days 0-511), so as_of
+-- applies by whole day, days after 511 are not counted, and re-delivered events are harmless.
+-- The customers are those with an account opening (the roll-up's opened).
 -- Portable: ClickHouse 18.16 and 26.x (no CTE, no window function, one JOIN per SELECT).
 SELECT
     cohort,
     period,
     toUInt32(period * {period_days:UInt16}) AS period_start_day,
     count() AS eligible,
-    toUInt64(sum(has(periods, period))) AS retained_on,
-    toUInt64(sum(notEmpty(periods) AND period <= last_period)) AS retained_on_or_after,
+    toUInt64(sum(on_)) AS retained_on,
+    toUInt64(sum(on_or_after)) AS retained_on_or_after,
     round(retained_on / eligible, 4) AS rate_on,
     round(retained_on_or_after / eligible, 4) AS rate_on_or_after
 FROM
 (
     SELECT
         cohort,
-        periods,
-        arrayReduce('max', periods) AS last_period,
-        arrayJoin(range(toUInt32(intDiv(tenure_days, {period_days:UInt16}) + 1))) AS period
+        period,
+        -- a bit set in [lo, hi]: active in the period; in [lo, tenure]: in it or a later one
+        (lo <= hi AND lo <= 511 AND if(intDiv(lo, 64) = intDiv(greatest(least(hi, 511), 0), 64), bitAnd(bitShiftRight(arrayElement(words, intDiv(lo, 64) + 1), (lo % 64)), if(greatest((greatest(least(hi, 511), 0) % 64) - (lo % 64) + 1, 0) >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(1), greatest((greatest(least(hi, 511), 0) % 64) - (lo % 64) + 1, 0)) - 1))) != 0, (bitShiftRight(arrayElement(words, intDiv(lo, 64) + 1), (lo % 64)) != 0 OR bitAnd(arrayElement(words, intDiv(greatest(least(hi, 511), 0), 64) + 1), if((greatest(least(hi, 511), 0) % 64) + 1 >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(1), (greatest(least(hi, 511), 0) % 64) + 1) - 1))) != 0 OR arrayExists(x -> x != 0, arraySlice(words, intDiv(lo, 64) + 2, greatest(intDiv(greatest(least(hi, 511), 0), 64) - intDiv(lo, 64) - 1, 0)))))) AS on_,
+        last_day >= lo AS on_or_after
     FROM
     (
         SELECT
             cohort,
+            words,
             tenure_days,
-            arrayDistinct(arrayMap(d -> toUInt32(intDiv(d, {period_days:UInt16})),
-                                   arrayFilter((d, t) -> d <= t, days,
-                                               arrayResize([tenure_days], length(days), tenure_days)))) AS periods
+            last_day,
+            arrayJoin(range(toUInt32(intDiv(tenure_days, {period_days:UInt16}) + 1))) AS period,
+            toInt64(period * {period_days:UInt16}) AS lo,
+            least(toInt64(period * {period_days:UInt16} + {period_days:UInt16} - 1), tenure_days) AS hi
         FROM
         (
             SELECT
-                customer_id,
-                if({cohort_grain:String} = 'week', toMonday(opened_at), toStartOfMonth(opened_at)) AS cohort,
-                intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events))))
-                       - toInt64(opened_at), 86400) AS tenure_days
-            FROM customer_state FINAL
-            WHERE opened_at > toDateTime(0, 'UTC')
-              AND toDate(opened_at) >= {from_date:Date} AND toDate(opened_at) <= {to_date:Date}
-        ) AS c
-        ANY LEFT JOIN
-        (
-            SELECT customer_id, arrayConcat(
-                                    arrayMap(x -> toUInt16(log2(x)), bitmaskToArray(groupBitOrMerge(active_w0))),
-                                    arrayMap(x -> toUInt16(log2(x) + 64), bitmaskToArray(groupBitOrMerge(active_w1))),
-                                    arrayMap(x -> toUInt16(log2(x) + 128), bitmaskToArray(groupBitOrMerge(active_w2))),
-                                    arrayMap(x -> toUInt16(log2(x) + 192), bitmaskToArray(groupBitOrMerge(active_w3))),
-                                    arrayMap(x -> toUInt16(log2(x) + 256), bitmaskToArray(groupBitOrMerge(active_w4))),
-                                    arrayMap(x -> toUInt16(log2(x) + 320), bitmaskToArray(groupBitOrMerge(active_w5))),
-                                    arrayMap(x -> toUInt16(log2(x) + 384), bitmaskToArray(groupBitOrMerge(active_w6))),
-                                    arrayMap(x -> toUInt16(log2(x) + 448), bitmaskToArray(groupBitOrMerge(active_w7)))) AS days
-            FROM customer_activity
-            GROUP BY customer_id
-        ) AS a USING (customer_id)
-        WHERE tenure_days >= 0
-    ) AS j
+                cohort,
+                words,
+                tenure_days,
+                -- the last active day up to as_of: the highest bit once later days are cleared
+                arrayReduce('max', arrayMap((x, k) -> if(x = 0, toInt64(-1), 64 * k + least(toInt64(floor(log2(x))), 63) - if(bitShiftRight(x, least(toInt64(floor(log2(x))), 63)) = 0, 1, 0)), arrayMap((x, k, b) -> bitAnd(x, if(greatest(least(b, 64 * k + 63) - greatest(0, 64 * k) + 1, 0) >= 64, toUInt64(18446744073709551615), toUInt64(bitShiftLeft(toUInt64(bitShiftLeft(toUInt64(1), greatest(least(b, 64 * k + 63) - greatest(0, 64 * k) + 1, 0)) - 1), least(greatest(0, 64 * k) - 64 * k, 63))))),
+                                   words, [0, 1, 2, 3, 4, 5, 6, 7], arrayResize([tenure_days], 8, tenure_days)), [0, 1, 2, 3, 4, 5, 6, 7])) AS last_day
+            FROM
+            (
+                SELECT
+                    if({cohort_grain:String} = 'week', toMonday(opened), toStartOfMonth(opened)) AS cohort,
+                    intDiv(toInt64(assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))) - toInt64(opened), 86400) AS tenure_days,
+                    words
+                FROM
+                (
+                    SELECT finalizeAggregation(opened) AS opened, [finalizeAggregation(active_w0), finalizeAggregation(active_w1), finalizeAggregation(active_w2), finalizeAggregation(active_w3), finalizeAggregation(active_w4), finalizeAggregation(active_w5), finalizeAggregation(active_w6), finalizeAggregation(active_w7)] AS words
+                    FROM customer_activity FINAL
+                ) AS r
+                WHERE toDate(opened) >= {from_date:Date} AND toDate(opened) <= {to_date:Date}
+                  AND opened <= assumeNotNull(ifNull({as_of:Nullable(DateTime('UTC'))}, (SELECT max(occurred_at) FROM events)))
+            ) AS c
+            WHERE tenure_days >= 0
+        ) AS per_customer
+    ) AS per_period
 )
 GROUP BY cohort, period
 ORDER BY cohort, period
