@@ -9,8 +9,10 @@
 -- param: as_of Nullable(DateTime('UTC')) = NULL | the data's "now"; NULL = the latest event time
 --
 -- Bracket i covers days [bounds[i], bounds[i+1] - 1]; activity after the last bound is ignored.
--- Active and eligible as in retention_grid (customer_activity roll-up): a customer counts in a
--- bracket's denominator once their tenure at as_of has reached the bracket's first day.
+-- Active as in retention_grid (customer_activity roll-up).  Unlike the grid's short periods, a
+-- customer counts in a bracket's denominator once their tenure at as_of has reached the
+-- bracket's first day (a 91-365 bracket would otherwise stay empty for a year), so the share
+-- in a bracket still being lived grows as the cohort ages.
 -- Columns: cohort, bracket (e.g. '31-90'), first_day, last_day, eligible, retained_on,
 -- retained_on_or_after, rate_on, rate_on_or_after.
 SELECT

@@ -11,8 +11,8 @@
 -- Active = a successful login or a customer-initiated transaction (interest, fees and other bank
 -- postings are not activity; docs/rules.md).  Day d since opening is whole 24-hour days after
 -- the opening instant; period p covers days [p * period_days, (p + 1) * period_days).
--- eligible = cohort customers whose tenure at as_of has reached the period's first day: a period
--- a customer has not lived yet is left out of the denominator instead of counting as lost.
+-- eligible = cohort customers who have lived the whole period by as_of: a period a customer
+-- has not lived (or not finished) yet is left out of the denominator instead of diluting it.
 -- Columns: cohort, period, period_start_day, eligible, retained_on, retained_on_or_after,
 -- rate_on, rate_on_or_after.  Activity comes from the customer_activity roll-up (sql/analytics:
 -- one row per customer, bit d of eight 64-bit words = active on day d, days 0-511), so as_of
@@ -43,9 +43,9 @@ FROM
             words,
             tenure_days,
             last_day,
-            arrayJoin(range(toUInt32(intDiv(tenure_days, {period_days:UInt16}) + 1))) AS period,
+            arrayJoin(range(toUInt32(intDiv(tenure_days + 1, {period_days:UInt16})))) AS period,
             toInt64(period * {period_days:UInt16}) AS lo,
-            least(toInt64(period * {period_days:UInt16} + {period_days:UInt16} - 1), tenure_days) AS hi
+            toInt64(period * {period_days:UInt16} + {period_days:UInt16} - 1) AS hi
         FROM
         (
             SELECT

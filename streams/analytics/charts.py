@@ -212,4 +212,4 @@ def funnel(steps: Sequence[tuple[str, int, int]], *, label: str) -> str:
             f"{population} ({share:.1%})</title></rect>"
             f'<text x="{left + w + 8}" y="{y + 17}">{share:.1%} ({n})</text>'
         )
-    return _svg(left + w + 90, 10 + len(steps) * (bar_h + 8) + 6, body, label)
+    return _svg(left + w + 150, 10 + len(steps) * (bar_h + 8) + 6, body, label)

@@ -36,7 +36,7 @@ def test_retention_grid_monthly(population: Store) -> None:
     #   c1 1,2,3,10,40,100 -> {0,1,3}; c2 0 -> {0}; c3 5,35 -> {0,1};        (January)
     #   c4 2,15,20,25,30,65 -> {0,1,2} (direct deposit d8 is bank-initiated); c5 4 -> {0}; (Feb)
     #   c6 1 -> {0} (interest d20 is not activity); c7 0,1,1,86 -> {0,2}.    (March)
-    # Observed periods = tenure // 30: c1 6, c2 5, c3 5, c4 4, c5 4, c6 4, c7 3.
+    # Complete periods = (tenure + 1) // 30: c1 6 (0-5), c2 5, c3 5, c4 4, c5 4, c6 4, c7 3.
     rows = run(population, "retention_grid")
     got = pick(rows, "cohort", "period", "eligible", "retained_on", "retained_on_or_after")
     assert got == [
@@ -45,18 +45,15 @@ def test_retention_grid_monthly(population: Store) -> None:
         (D(2024, 1, 1), 2, 3, 0, 1),  # nobody on; c1 comes back in period 3
         (D(2024, 1, 1), 3, 3, 1, 1),
         (D(2024, 1, 1), 4, 3, 0, 0),
-        (D(2024, 1, 1), 5, 3, 0, 0),
-        (D(2024, 1, 1), 6, 1, 0, 0),  # only c1 has lived 180 days
+        (D(2024, 1, 1), 5, 1, 0, 0),  # only c1 has lived days 150-179
         (D(2024, 2, 1), 0, 2, 2, 2),
         (D(2024, 2, 1), 1, 2, 1, 1),
         (D(2024, 2, 1), 2, 2, 1, 1),
         (D(2024, 2, 1), 3, 2, 0, 0),
-        (D(2024, 2, 1), 4, 2, 0, 0),
         (D(2024, 3, 1), 0, 2, 2, 2),
         (D(2024, 3, 1), 1, 2, 0, 1),  # c7 is back in period 2
         (D(2024, 3, 1), 2, 2, 1, 1),
-        (D(2024, 3, 1), 3, 2, 0, 0),
-        (D(2024, 3, 1), 4, 1, 0, 0),  # c7 (tenure 112) has not reached day 120
+        (D(2024, 3, 1), 3, 1, 0, 0),  # c7 (tenure 112) has not finished days 90-119
     ]
     assert rows[1]["rate_on"] == round(2 / 3, 4)
     assert rows[2]["rate_on_or_after"] == round(1 / 3, 4)
@@ -69,13 +66,12 @@ def test_retention_grid_weekly_cohorts_and_date_filter(population: Store) -> Non
     rows = run(population, "retention_grid", cohort_grain="week", period_days=90,
                to_date=D(2024, 1, 15))  # fmt: skip
     got = pick(rows, "cohort", "period", "eligible", "retained_on", "retained_on_or_after")
-    # c1: 90-day periods {0, 1} (day 100), tenure 181 -> periods 0..2; c2: {0}, tenure 172 -> 0..1.
+    # c1: 90-day periods {0, 1} (day 100), tenure 181 -> 2 complete periods; c2: {0}, tenure
+    # 172 -> 1 complete period.
     assert got == [
         (D(2024, 1, 1), 0, 1, 1, 1),
         (D(2024, 1, 1), 1, 1, 1, 1),
-        (D(2024, 1, 1), 2, 1, 0, 0),
         (D(2024, 1, 8), 0, 1, 1, 1),
-        (D(2024, 1, 8), 1, 1, 0, 0),
     ]
 
 
