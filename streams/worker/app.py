@@ -23,7 +23,7 @@ import logging
 import struct
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 _PART = struct.Struct(">H")
 #: Table key under which a partition's event-time position (watermark) is kept.
 META_KEY = b"\x00meta:%d"
+#: Customers decoded between two yields to the event loop while a partition loads.
+LOAD_YIELD_EVERY = 2_000
 
 
 class _App(faust.App):
@@ -84,6 +86,13 @@ class _App(faust.App):
                 await self.before_stop()
             except Exception:
                 log.exception("final flush failed; unacknowledged events will be re-delivered")
+        # Send what is still buffered (the final flush's derived records, a commit's backlog)
+        # while the producer runs: Faust stops the Kafka producer before its buffer, and a
+        # non-empty buffer then crashes the shutdown (NotReady) under load.
+        try:
+            await self.producer.flush()
+        except Exception:
+            log.exception("final producer flush failed; unacknowledged events will be re-delivered")
         await super().on_stop()
 
 
@@ -198,20 +207,45 @@ class JourneyWorker:
             scope = self._scopes[partition] = _PartitionScope(topic, partition)
         return scope
 
-    def _ensure_loaded(self, partition: int) -> None:
-        """Load a partition's customers from the table into its engine, once per assignment."""
+    def _partition_items(self, partition: int) -> Iterator[tuple[bytes, bytes]]:
+        """The table's local entries that may belong to ``partition``.
+
+        Faust's RocksDB store keeps one database per partition: read only that one (iterating
+        ``table.data`` walks the databases of every assigned partition, so assigning P
+        partitions cost P full scans). The memory store (tests) is one dict: every entry, the
+        caller filters by the partition tag.
+        """
+        data: Any = self.table.data
+        db_for = getattr(data, "_db_for_partition", None)
+        visible = getattr(data, "_visible_items", None)
+        if db_for is not None and visible is not None:
+            dk, dv = data._decode_key, data._decode_value
+            return ((dk(k), dv(v)) for k, v in visible(db_for(partition)))
+        return iter(list(data.items()))  # a copy: the load yields to the loop
+
+    async def _ensure_loaded(self, partition: int) -> None:
+        """Load a partition's customers from the table into its engine, once per assignment.
+
+        Yields to the event loop every ``LOAD_YIELD_EVERY`` customers: a partition of a
+        million customers takes about a minute to decode, and a loop blocked that long misses
+        its heartbeats and is evicted from the group (a rebalance storm). The caller holds
+        ``_lock``, so the timer and flushes wait for the load to finish.
+        """
         if partition in self._loaded:
             return
         engine = self.processor.engine(partition)
         n = 0
-        for key, value in self.table.data.items():
+        meta = META_KEY % partition
+        for key, value in self._partition_items(partition):
             if value is None or len(value) < 2 or _PART.unpack_from(value)[0] != partition:
                 continue
-            if key == META_KEY % partition:
+            if key == meta:
                 engine.import_meta(value[2:])
             elif not key.startswith(b"\x00"):
                 engine.load(key.decode(), value[2:])
                 n += 1
+                if n % LOAD_YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
         engine.rebuild_index()
         self._loaded.add(partition)
         if n:
@@ -268,7 +302,7 @@ class JourneyWorker:
             self.first_batch_at = time.perf_counter()
         async with self._lock:
             for tp, records in batch.items():
-                self._ensure_loaded(tp.partition)
+                await self._ensure_loaded(tp.partition)
                 topic_type = self.processor.topic_types.get(tp.topic, "unknown")
                 self.metrics.consumed(topic_type, len(records))
             for tp, records in batch.items():
