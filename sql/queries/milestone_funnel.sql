@@ -91,11 +91,13 @@ FROM
             (
                 SELECT
                     customer_id,
-                    -- one day per distinct event: sort the (event, day) pairs and drop a pair
-                    -- equal to the one before it (a re-delivered row not merged away yet)
-                    arraySort(groupArray((event_key, day))) AS pairs,
-                    arrayMap(x -> x.2, arrayFilter((x, y) -> x != y, pairs,
-                        arrayPushFront(arrayPopBack(pairs), (toUInt64(0), toUInt16(65535))))) AS ci_days
+                    -- one day per distinct event: pack (event hash, day) into one number, sort,
+                    -- and drop a number equal to the one before it (a re-delivered row not
+                    -- merged away yet); day < 1024 fits in the low 10 bits
+                    arraySort(groupArray(bitOr(bitShiftLeft(bitShiftRight(event_key, 10), 10),
+                                               toUInt64(day)))) AS keys,
+                    arrayMap(x -> toUInt16(x % 1024), arrayFilter((x, y) -> x != y, keys,
+                        arrayPushFront(arrayPopBack(keys), toUInt64(18446744073709551615)))) AS ci_days
                 FROM customer_early_transactions
                 GROUP BY customer_id
             ) AS e USING (customer_id)
