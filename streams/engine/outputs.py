@@ -88,6 +88,11 @@ class CustomerSnapshot(_Record):
     risk_score: int
     risk_band: str
     risk_reasons: tuple[tuple[str, int], ...]
+    #: Latest customer-initiated activity (successful login or transaction) or the opening.
+    last_activity_at_ms: int | None = None
+    last_complaint_at_ms: int | None = None
+    #: Start of the open defection episode (closure time, or when the silence began).
+    defected_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,12 @@ class StallRaised(_Record):
     branch_id: str | None
     region: str | None
     segment: str | None
+    #: Where the customer was when the deadline passed (progress stage, products, last touch).
+    stage_reached: str = ""
+    products: tuple[str, ...] = ()
+    last_touch_at_ms: int | None = None
+    last_touch_channel: str | None = None
+    last_touch_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -655,4 +655,18 @@ def snapshot(st: CustomerState, cfg: EngineConfig) -> CustomerSnapshot:
         risk_score=st.risk_score,
         risk_band=st.risk_band,
         risk_reasons=tuple(st.risk_reasons),
+        last_activity_at_ms=_last_activity(st),
+        last_complaint_at_ms=max(
+            (c[0] for c in st.complaints.values() if c[0] is not None), default=None
+        ),
+        defected_at_ms=st.ep_at if st.ep_kind is not None else None,
     )
+
+
+def _last_activity(st: CustomerState) -> int | None:
+    """Latest customer-initiated activity applied so far (folded or still recent)."""
+    last = last_activity_before_now(st)
+    for entry in st.recent:
+        if entry[2] in ACTIVITY_CODES and (last is None or entry[0] > last):
+            last = entry[0]
+    return last

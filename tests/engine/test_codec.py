@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import T0, run
 
 from streams.engine import PartitionEngine
 from streams.engine.builders import day, login, opened, tx
 from streams.engine.codec import STATE_VERSION, decode, decode_meta, encode, encode_meta
 from streams.engine.state import FIELDS
+from streams.testing.engine import T0, run
 
 
 def _state(engine: PartitionEngine):

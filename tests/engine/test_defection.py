@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import T0, kinds, run
-
 from streams.engine import PartitionEngine
 from streams.engine.builders import closure, complaint, day, login, opened, tx
+from streams.testing.engine import T0, kinds, run
 
 
 def test_closure_of_last_account_with_where_and_when(engine: PartitionEngine) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import T0, kinds, run
 
 from streams.engine import EngineConfig, PartitionEngine
 from streams.engine.builders import closure, day, login, opened, tx
 from streams.engine.codec import decode
+from streams.testing.engine import T0, kinds, run
 
 
 def test_too_late_event_is_routed_with_reason_and_not_applied(engine: PartitionEngine) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import T0, kinds, run
-
 from streams.engine import EngineConfig, PartitionEngine
 from streams.engine.builders import complaint, day, login, opened, tx
 from streams.engine.risk import band_of
+from streams.testing.engine import T0, kinds, run
 
 
 def _reasons(engine: PartitionEngine, cid: str = "c") -> dict[str, int]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import T0, kinds, run
-
 from streams.engine import EngineConfig, PartitionEngine, StallRule
 from streams.engine.builders import day, login, opened, tx
+from streams.testing.engine import T0, kinds, run
 
 
 def _raised(records: list, rule: str) -> list:
@@ -124,3 +123,44 @@ def test_deadline_fires_from_another_customers_events(engine: PartitionEngine) -
     run(engine, [opened("a", T0)])
     out = run(engine, [opened("b", T0 + day(8))])  # watermark = day 7
     assert [r.customer_id for r in _raised(out, "no_login_by_day_7")] == ["a"]
+
+
+def test_raised_stall_says_where_the_customer_was_at_the_deadline(
+    engine: PartitionEngine,
+) -> None:
+    """Stage, products and last touch as of the deadline, not as of later applied events."""
+    out = run(
+        engine,
+        [
+            opened("c", T0, channel="branch"),
+            tx("c", T0 + day(2), amount=5_000, direction="credit", kind="transfer_in",
+               channel="online"),
+            # after the day-7 deadline: applied (within lateness) but not part of the stall
+            login("c", T0 + day(8), channel="mobile"),
+        ],
+    )  # fmt: skip
+    (raised,) = _raised(out + engine.advance(T0 + day(7)), "no_login_by_day_7")
+    assert raised.stage_reached == "funded"
+    assert raised.products == engine.snapshot_of("c").products != ()
+    assert (raised.last_touch_at_ms, raised.last_touch_channel) == (T0 + day(2), "online")
+    assert raised.last_touch_type == "transaction"
+
+
+def test_snapshot_last_activity_ignores_fees_and_defected_at_is_the_episode_start(
+    engine: PartitionEngine,
+) -> None:
+    run(
+        engine,
+        [
+            opened("c", T0),
+            login("c", T0 + day(1)),
+            login("c", T0 + day(2), success=False),  # a touch, not activity
+            tx("c", T0 + day(3), kind="fee", amount=300, customer_initiated=False,
+               counterparty="bank"),  # neither
+        ],
+    )  # fmt: skip
+    snap = engine.snapshot_of("c")
+    assert snap is not None
+    assert snap.last_activity_at_ms == T0 + day(1)
+    assert snap.last_touch_at_ms == T0 + day(2)
+    assert snap.defected_at_ms is None and snap.last_complaint_at_ms is None

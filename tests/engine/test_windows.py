@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import T0, kinds, run
-
 from streams.engine import PartitionEngine
 from streams.engine.builders import complaint, day, login, opened, tx
+from streams.testing.engine import T0, kinds, run
 
 
 def test_windows_close_with_outcome_and_aggregates(engine: PartitionEngine) -> None:
