@@ -34,7 +34,7 @@ from faust.types import TP
 from streams.codec import codec_from_settings
 from streams.codec.derived import DerivedCodec
 from streams.engine.outputs import Duplicate, Orphan, Output, TooLate
-from streams.kafka.clients import aiokafka_kwargs
+from streams.kafka.clients import aiokafka_kwargs, producer_config
 from streams.kafka.topics import derived_topics, input_topics
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -154,11 +154,17 @@ class JourneyWorker:
         #: Derived topics for a CRM or outreach system (Avro, keyed by customer id).
         self.derived_codec = DerivedCodec()
         self.publish = {
-            key: self.app.topic(self.derived[key], **raw)
+            key: self.derived[key]
             for key in ("snapshots", "window_outcomes", "stalls", "defections",
                         "risk_changes", "cohort_entries")
         }  # fmt: skip
         self._outbox: list[tuple[str, bytes, bytes]] = []
+        #: Derived records go through librdkafka, not Faust's producer: they are most of
+        #: what the worker writes (a snapshot per changed customer per checkpoint), and the
+        #: aiokafka path costs tens of microseconds of Python per message. Flushed, and its
+        #: delivery checked, before offsets are acknowledged (see ``_checkpoint``).
+        self._producer: Any = None
+        self._publish_errors: list[str] = []
         self.table = self.app.Table(
             "customer-state",
             partitions=settings.topics.partitions,
@@ -266,11 +272,58 @@ class JourneyWorker:
             if key is not None:
                 self._outbox.append((key, out.customer_id.encode(), encode(out)))
 
+    def _derived_producer(self) -> Any:
+        if self._producer is None:
+            from confluent_kafka import Producer
+
+            conf = producer_config(
+                self.settings.kafka,
+                # the partitioner of Java clients and aiokafka: records keyed by a customer
+                # land on the partition number of that customer's input events
+                partitioner="murmur2_random",
+                **{"linger.ms": 50, "queue.buffering.max.messages": 1_000_000},
+            )
+            self._producer = Producer(conf)
+        return self._producer
+
+    def _on_delivery(self, err: Any, msg: Any) -> None:
+        if err is not None and len(self._publish_errors) < 10:
+            self._publish_errors.append(f"{msg.topic()}: {err}")
+
     def _publish(self) -> None:
-        """Hand the outbox to the producer; Faust flushes it before committing offsets."""
+        """Hand the outbox to librdkafka; :meth:`_flush_published` waits for delivery."""
         outbox, self._outbox = self._outbox, []
+        if not outbox:
+            return
+        producer = self._derived_producer()
+        produce, topics, on_delivery = producer.produce, self.publish, self._on_delivery
         for key, customer, value in outbox:
-            self.publish[key].send_soon(key=customer, value=value)
+            while True:
+                try:
+                    produce(topics[key], value, customer, on_delivery=on_delivery)
+                    break
+                except BufferError:  # local queue full: let deliveries drain it
+                    producer.poll(0.05)
+        producer.poll(0)
+
+    async def _flush_published(self) -> None:
+        """Every derived record of this checkpoint acknowledged by the broker, or raise.
+
+        Raising leaves the checkpoint's offsets unacknowledged: the events are re-delivered
+        and their records published again (at-least-once; consumers dedupe on record_id).
+        """
+        if self._producer is None:
+            return
+        timeout = float(self.settings.worker.session_timeout_s * 10)
+        remaining = await asyncio.get_running_loop().run_in_executor(
+            None, self._producer.flush, timeout
+        )
+        errors, self._publish_errors = self._publish_errors, []
+        if remaining or errors:
+            raise RuntimeError(
+                f"derived records not delivered ({remaining} still queued after {timeout:.0f}s"
+                f"; errors: {'; '.join(errors) or 'none'}): offsets not acknowledged"
+            )
 
     def _persist_all(self) -> None:
         """Write every changed customer state (and each partition's watermark) to the table.
@@ -468,6 +521,7 @@ class JourneyWorker:
         t1 = time.perf_counter()
         self._publish()
         self._persist_all()
+        await self._flush_published()
         consumer = self.app.consumer
         assert isinstance(consumer, BatchConsumer)
         for tp, offsets in pending.items():
