@@ -520,8 +520,10 @@ class JourneyWorker:
         await self._await_write()
         t1 = time.perf_counter()
         self._publish()
-        self._persist_all()
+        # delivered before the states are: a state written with events whose derived records
+        # were lost would treat their re-delivery as duplicates and never publish them
         await self._flush_published()
+        self._persist_all()
         consumer = self.app.consumer
         assert isinstance(consumer, BatchConsumer)
         for tp, offsets in pending.items():
