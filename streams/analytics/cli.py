@@ -36,8 +36,6 @@ def open_analytics_store(url: str) -> Store:
         "or run the stack against a ClickHouse server (JOURNEY_CLICKHOUSE__URL="
         "clickhouse://...) so any number of analysts can query it while it runs."
     )
-    if url.startswith("chdb://") and chdb_folder_owned(url):
-        raise in_use
     try:
         store = open_store(url)
     except StoreError as exc:
@@ -72,34 +70,6 @@ def prepare(store: Store) -> None:
         ) from exc
     if filled:
         click.echo(f"built the analytics roll-ups from events: {', '.join(filled)}", err=True)
-
-
-def chdb_folder_owned(url: str) -> bool:
-    """True when another process holds the lock on the chdb folder's ``status`` file.
-
-    ClickHouse takes an exclusive ``flock`` on ``<folder>/status`` for as long as it runs, so
-    trying the same lock without blocking (and releasing it at once) tells whether an owner is
-    alive, before chdb itself fails with a less helpful message.  Only asked while chdb is not
-    loaded in this process: then no lock on the folder can be our own.
-    """
-    import fcntl
-
-    if "chdb" in sys.modules:
-        return False
-
-    from streams.store.embedded import parse_chdb_url
-
-    path, _ = parse_chdb_url(url)
-    status = Path(path) / "status"
-    if not path or not status.is_file():
-        return False
-    with status.open("rb") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    return False
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -141,12 +141,9 @@ class StallRaised(_Record):
     branch_id: str | None
     region: str | None
     segment: str | None
-    #: Where the customer was when the deadline passed (progress stage, products, last touch).
+    #: Where the customer was when the deadline passed (progress stage, products).
     stage_reached: str = ""
     products: tuple[str, ...] = ()
-    last_touch_at_ms: int | None = None
-    last_touch_channel: str | None = None
-    last_touch_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

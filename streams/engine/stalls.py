@@ -108,7 +108,6 @@ def raise_stall(
             return None
     s[1] = at
     s[2] += 1
-    touch = st.f_touch  # folded up to ``at`` by the visit: the last touch before the deadline
     return StallRaised(
         record_id=f"{st.customer_id}:stall:{name}:{s[2]}:raised",
         customer_id=st.customer_id,
@@ -126,9 +125,6 @@ def raise_stall(
             cfg.sticky_services_required, cfg.engaged_min_transactions, at
         ),
         products=tuple(sorted(st.products)),
-        last_touch_at_ms=None if touch is None else touch[0],
-        last_touch_channel=None if touch is None else touch[1],
-        last_touch_type=None if touch is None else touch[2],
     )
 
 

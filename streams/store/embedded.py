@@ -103,6 +103,37 @@ def _to_store_error(exc: BaseException, what: str) -> StoreError:
     return StoreError(f"{what}: {text}", retryable=False, code=code)
 
 
+#: Data folders a chdb session of this process has opened (chdb keeps its embedded server).
+_OPENED_HERE: set[str] = set()
+
+_OWNED = (
+    "another process owns the embedded store at %s: in embedded mode exactly one process "
+    "(the worker) owns it; stop it or query through it"
+)
+
+
+def folder_owned_elsewhere(folder: str) -> bool:
+    """True when another process holds the lock on the chdb folder's ``status`` file.
+
+    ClickHouse takes an exclusive ``flock`` on ``<folder>/status`` for as long as it runs, so
+    trying the same lock without blocking (and releasing it at once) tells whether an owner is
+    alive, before chdb itself fails with a message that differs between chdb versions. A
+    folder this process has opened is never asked about: the lock may then be our own.
+    """
+    import fcntl
+
+    status = os.path.join(folder, "status")
+    if folder in _OPENED_HERE or not os.path.isfile(status):
+        return False
+    with open(status, "rb") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return False
+
+
 class EmbeddedStore(Store):
     """A chdb session on one data directory, scoped to one database (created if missing)."""
 
@@ -118,6 +149,8 @@ class EmbeddedStore(Store):
         target = path if path in ("", ":memory:") else os.path.abspath(path)
         if target not in ("", ":memory:"):
             os.makedirs(target, exist_ok=True)
+            if folder_owned_elsewhere(target):
+                raise StoreError(_OWNED % target, retryable=True)
         try:
             self._session = chdb_session.Session(target or None)
         except Exception as exc:
@@ -130,12 +163,9 @@ class EmbeddedStore(Store):
                     retryable=False,
                 ) from exc
             if "Cannot lock file" in text:
-                raise StoreError(
-                    f"another process owns the embedded store at {target}: in embedded mode "
-                    "exactly one process (the worker) owns it; stop it or query through it",
-                    retryable=True,
-                ) from exc
+                raise StoreError(_OWNED % target, retryable=True) from exc
             raise _to_store_error(exc, f"cannot open chdb store at {target}") from exc
+        _OPENED_HERE.add(target)
         self._columns: dict[str, dict[str, CHType]] = {}
         try:
             self._raw(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")

@@ -111,7 +111,7 @@ def verify(obj: Any, truth_path: Path, as_of: datetime | None, only_diff: bool, 
     else:
         as_of_ms = int(as_of.replace(tzinfo=UTC).timestamp() * 1000)
     expected = expected_answers(truth.customers, rules, as_of_ms)
-    store = open_store(settings.clickhouse.url)
+    store = open_store(settings.clickhouse.store_url())  # user, password, TLS merged in
     try:
         got = observed_answers(store, as_of_ms)
     finally:

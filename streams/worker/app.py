@@ -358,16 +358,14 @@ class JourneyWorker:
                 await self._ensure_loaded(tp.partition)
                 topic_type = self.processor.topic_types.get(tp.topic, "unknown")
                 self.metrics.consumed(topic_type, len(records))
-            for tp, records in batch.items():
-                self._update_backlog(tp, records[-1].offset + 1)
-            # The partition's other input topics too: their high-water marks came with the same
-            # fetch, while the clock still has their backlog from the last tick (0 for a topic
-            # idle before a burst), which let the first topic fetched run the watermark ahead
-            # of records already on the broker (false too-late / orphans in bursts).
+            # Every input topic of the fetched partitions, not only those in the batch: their
+            # high-water marks came with the same fetch, while the clock still has their backlog
+            # from the last tick (0 for a topic idle before a burst), which let the first topic
+            # fetched run the watermark ahead of records already on the broker (false
+            # too-late / orphans in bursts).
+            positions = {tp: records[-1].offset + 1 for tp, records in batch.items()}
             for partition in {tp.partition for tp in batch}:
-                for topic in self.inputs.values():
-                    if TP(topic, partition) not in batch:
-                        self._update_backlog(TP(topic, partition), None)
+                self._refresh_backlogs(partition, positions)
             t0 = time.perf_counter()
             result = self.processor.process(
                 record for records in batch.values() for record in records
@@ -421,12 +419,17 @@ class JourneyWorker:
         backlog = None if highwater is None or position is None else max(0, highwater - position)
         self.processor.set_backlog(tp.partition, tp.topic, backlog)
 
+    def _refresh_backlogs(self, partition: int, positions: Mapping[TP, int] | None = None) -> None:
+        """Backlog of each input topic of ``partition`` (from ``positions`` where given)."""
+        for topic in self.inputs.values():
+            tp = TP(topic, partition)
+            self._update_backlog(tp, positions.get(tp) if positions else None)
+
     async def _tick(self) -> None:
         """Let quiet partitions' watermarks move (idle topics, wall clock) and fire deadlines."""
         for partition in list(self.processor.engines):
             if partition in self._loaded:
-                for topic in self.inputs.values():
-                    self._update_backlog(TP(topic, partition), None)
+                self._refresh_backlogs(partition)
         wall = None
         if self.settings.worker.wall_clock_watermark:
             wall = int(time.time() * 1000) - self.settings.engine.allowed_lateness_s * 1000

@@ -108,10 +108,12 @@ def test_dashboard_queries_use_only_exported_metrics() -> None:
 
 @pytest.mark.prometheus
 def test_every_dashboard_query_parses_in_prometheus(tmp_path: Path) -> None:
+    exprs = _exprs()
+    assert exprs, "the dashboard has no PromQL to check"
     prom = PrometheusServer(tmp_path / "prom", [], [])
     prom.start()
     try:
-        for expr in _exprs():
+        for expr in exprs:
             try:
                 prom.query(_concrete(expr))
             except urllib.error.HTTPError as exc:  # 400: bad PromQL
