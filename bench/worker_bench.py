@@ -77,16 +77,27 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
     def setup(jw: Any) -> None:
         if args.no_metrics:
             jw.metrics = _NoMetrics()
+        _ablate(jw, set(filter(None, args.ablate.split(","))))
 
         @jw.app.task
         async def watch() -> None:
+            cpu0: float | None = None
+            loop0 = 0.0
             while jw.events_processed < args.events:
+                if cpu0 is None and jw.first_batch_at is not None:
+                    cpu0, loop0 = time.process_time(), time.thread_time()
                 await asyncio.sleep(0.01)
             await jw.flush()
             done = time.perf_counter()
             result.update(events=jw.events_processed, seconds=done - jw.first_batch_at)
+            # CPU of every thread of the process (the engine's loop, ClickHouse's inserts,
+            # librdkafka) over the same interval: above 1.0 cores means work off the loop.
+            result["cpu_cores"] = round((time.process_time() - (cpu0 or 0)) / result["seconds"], 2)
+            # the event loop's thread alone: below 1.0 means it waited (for fetches, writes)
+            result["loop_busy"] = round((time.thread_time() - loop0) / result["seconds"], 2)
             result["rows"] = jw.batcher.rows_written
             result["stage_seconds"] = {k: round(v, 2) for k, v in jw.stage_seconds.items()}
+            result["stage_seconds"]["fetch_wait"] = round(jw.app.consumer.fetch_wait_seconds, 2)
             states = [
                 e.state_of(c) for e in jw.processor.engines.values() for c in e.customer_ids()
             ]
@@ -107,6 +118,28 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
     run_worker(s, store=store, setup=setup)
     store.close()
     return result
+
+
+def _ablate(jw: Any, parts: set[str]) -> None:
+    """``--ablate``: skip stages to see what each one costs (never for reported figures).
+
+    sink: rows are built and batched but not inserted; changelog: states are encoded but
+    not written to the Table; derived: derived records are encoded but not published.
+    """
+    unknown = parts - {"sink", "changelog", "derived"}
+    if unknown:
+        raise SystemExit(f"--ablate: unknown stage(s) {sorted(unknown)}")
+    if "sink" in parts:
+        jw.batcher.write = lambda batch, stop=None: sum(len(r) for r in batch.values())
+    if "changelog" in parts:
+
+        def persist_nothing() -> None:
+            for engine in jw.processor.engines.values():
+                engine.take_dirty()
+
+        jw._persist_all = persist_nothing
+    if "derived" in parts:
+        jw._publish = lambda: jw._outbox.clear()
 
 
 class _NoMetrics:
@@ -201,6 +234,9 @@ def main() -> None:
     ap.add_argument(
         "--no-metrics", action="store_true", help="journey with its metrics calls as no-ops"
     )
+    ap.add_argument(
+        "--ablate", default="", help="comma list of journey stages to skip: sink,changelog,derived"
+    )
     ap.add_argument("--bootstrap", help=argparse.SUPPRESS)
     ap.add_argument("--prefix", default="bench.", help=argparse.SUPPRESS)
     ap.add_argument("--events", type=int, default=0, help=argparse.SUPPRESS)
@@ -245,6 +281,8 @@ def main() -> None:
                 extra = ["--data", str(tmp / "journey")]
                 if args.no_metrics:
                     extra += ["--no-metrics"]
+                if args.ablate:
+                    extra += ["--ablate", args.ablate]
                 if args.clickhouse:
                     extra += ["--clickhouse", args.clickhouse]
                 if args.profile:
@@ -274,8 +312,12 @@ def _profiled(args: argparse.Namespace, events: int, extra: list[str]) -> dict[s
     out = Path(args.profile)
     out.mkdir(parents=True, exist_ok=True)
     raw = out / "journey.pyspy.txt"
+    # py-spy installs next to the interpreter (a venv's bin/), which may not be on PATH
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     cmd = [
-        "py-spy", "record", "--format", "raw", "--rate", "200", "-o", str(raw), "--",
+        # --nonblocking: sample without pausing the worker (a paused worker runs ~2x slower
+        # and starves its fetches, which distorts the profile)
+        spy, "record", "--nonblocking", "--format", "raw", "--rate", "200", "-o", str(raw), "--",
         sys.executable, __file__, "_journey", "--bootstrap", args.bootstrap,
         "--prefix", args.prefix, "--partitions", str(args.partitions),
         "--events", str(events), *extra, "--out", str(out / "journey.json"),
@@ -304,7 +346,7 @@ def _top_frames(raw: Path, n: int = 15) -> None:
 def _report(name: str, r: dict[str, Any]) -> None:
     for key, value in sorted(r.get("counters", {}).items()):
         print(f"    {key}: {value:,.0f}")
-    for key in ("stage_seconds", "mean_recent", "watermark_lag_h"):
+    for key in ("stage_seconds", "cpu_cores", "loop_busy", "mean_recent", "watermark_lag_h"):
         if key in r:
             print(f"    {key}: {r[key]}")
     rate = r["events"] / r["seconds"]

@@ -36,5 +36,10 @@ def codec_from_settings(settings: Settings, schemas: SchemaSet | None = None) ->
     if settings.kafka.schema_registry_url:
         from streams.codec.registry import RegistryCodec
 
-        return RegistryCodec(settings.kafka.schema_registry_url, settings.topics, schemas)
-    return SingleObjectCodec(schemas, settings.topics)
+        return RegistryCodec(
+            settings.kafka.schema_registry_url,
+            settings.topics,
+            schemas,
+            compiled=settings.kafka.compiled_decoder,
+        )
+    return SingleObjectCodec(schemas, settings.topics, compiled=settings.kafka.compiled_decoder)

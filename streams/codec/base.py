@@ -15,6 +15,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from fastavro import schemaless_reader
 
+from streams.codec.compiled import CompiledReader
+
 DecodeReason = Literal[
     "malformed",  # header recognised but the body does not decode with the writer schema
     "unknown_schema",  # fingerprint / schema id of a writer schema journey does not know
@@ -66,11 +68,14 @@ def read_body(
     reader: Any,
     topic: str | None,
     topic_types: Mapping[str, str],
+    compiled: CompiledReader | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Shared tail of every framing: check the topic, read the Avro body, reject trailing bytes.
 
     The framings differ only in how the header names the writer schema; once it is resolved
-    to ``(event_type, writer, reader)`` the rest is the same and lives here.
+    to ``(event_type, writer, reader)`` the rest is the same and lives here. ``compiled`` is
+    the writer's generated reader (:mod:`streams.codec.compiled`), given when no schema
+    resolution is needed; otherwise fastavro reads the body.
     """
     if topic is not None:
         expected = topic_types.get(topic)
@@ -78,6 +83,16 @@ def read_body(
             raise DecodeError(
                 "wrong_topic", f"a {event_type} event on topic {topic!r} (for {expected})"
             )
+    if compiled is not None and type(data) is bytes:
+        try:
+            body, end = compiled(data, header_len)
+        except (IndexError, ValueError) as exc:  # truncated, bad index, length, UTF-8
+            raise DecodeError("malformed", f"{event_type} body does not decode: {exc!r}") from exc
+        if end != len(data):
+            raise DecodeError(
+                "malformed", f"{len(data) - end} trailing bytes after a {event_type} body"
+            )
+        return event_type, body
     fo = BytesIO(data)
     fo.seek(header_len)
     try:

@@ -23,6 +23,7 @@ import json
 from typing import Any
 
 from streams.codec.base import DecodeError, EncodeError, read_body, topic_event_types
+from streams.codec.compiled import CompiledReader, compile_reader
 from streams.codec.schemas import SchemaSet, default_schemas, make_version
 from streams.settings import EVENT_TYPES, TopicSettings
 
@@ -55,6 +56,8 @@ class RegistryCodec:
         topics: TopicSettings | None = None,
         schemas: SchemaSet | None = None,
         client_config: dict[str, Any] | None = None,
+        *,
+        compiled: bool = True,
     ) -> None:
         from confluent_kafka.schema_registry import (
             SchemaRegistryClient,
@@ -72,8 +75,10 @@ class RegistryCodec:
         }
         self._topic_of = {t: self.topics.name(t) for t in EVENT_TYPES}
         self._topic_types = topic_event_types(self._topic_of)
-        #: schema id -> (event_type, writer schema, reader schema or None when identical)
-        self._readers: dict[int, tuple[str, Any, Any]] = {}
+        #: schema id -> (event_type, writer schema, reader schema or None when identical,
+        #: generated reader when no resolution is needed)
+        self._readers: dict[int, tuple[str, Any, Any, CompiledReader | None]] = {}
+        self._compiled = compiled
 
     def encode(self, event_type: str, record: dict[str, Any]) -> bytes:
         """Register (once) and frame with the schema id of the event type's current schema."""
@@ -96,10 +101,12 @@ class RegistryCodec:
         entry = self._readers.get(schema_id)
         if entry is None:
             entry = self._resolve(schema_id)
-        event_type, writer, reader = entry
-        return read_body(data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types)
+        event_type, writer, reader, fast = entry
+        return read_body(
+            data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types, fast
+        )
 
-    def _resolve(self, schema_id: int) -> tuple[str, Any, Any]:
+    def _resolve(self, schema_id: int) -> tuple[str, Any, Any, CompiledReader | None]:
         """Fetch writer schema ``schema_id`` once and decide which event type it belongs to."""
         from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -126,7 +133,8 @@ class RegistryCodec:
             raise DecodeError("unknown_schema", f"schema id {schema_id}: {exc!r}") from exc
         current = self.schemas.current[event_type]
         reader = None if writer.fingerprint == current.fingerprint else current.decoding
-        entry = (event_type, writer.decoding, reader)
+        fast = compile_reader(writer.decoding) if self._compiled and reader is None else None
+        entry = (event_type, writer.decoding, reader, fast)
         self._readers[schema_id] = entry
         return entry
 

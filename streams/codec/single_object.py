@@ -8,8 +8,9 @@ The fingerprint names the writer schema without any network service, so an embed
 works out of the box, and any Avro library can decode the bytes given the ``.avsc`` files.
 Decoding looks the fingerprint up among the known writer schemas (current + ``schemas/history``)
 and reads into the *current* schema of that type by Avro schema resolution, so old data keeps
-decoding after a compatible schema change. The hot path is one dict lookup plus
-``fastavro.schemaless_reader`` on pre-parsed schemas.
+decoding after a compatible schema change. The hot path is one dict lookup plus a
+reader generated for the writer schema (:mod:`streams.codec.compiled`; fastavro's
+``schemaless_reader`` for older writers, which need schema resolution).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from fastavro import schemaless_writer
 
 from streams.codec.base import DecodeError, EncodeError, read_body, topic_event_types
+from streams.codec.compiled import CompiledReader, compile_reader
 from streams.codec.schemas import SchemaSet, default_schemas
 from streams.settings import EVENT_TYPES, TopicSettings
 
@@ -30,15 +32,23 @@ HEADER_LEN = len(MAGIC) + 8
 class SingleObjectCodec:
     """Encode/decode journey events as Avro single-object encoded bytes."""
 
-    def __init__(self, schemas: SchemaSet | None = None, topics: TopicSettings | None = None):
+    def __init__(
+        self,
+        schemas: SchemaSet | None = None,
+        topics: TopicSettings | None = None,
+        *,
+        compiled: bool = True,
+    ):
         self.schemas = schemas or default_schemas()
-        # fingerprint -> (event_type, writer schema, reader schema or None when identical):
-        # passing no reader schema when writer == reader skips fastavro's resolution step.
-        self._readers: dict[bytes, tuple[str, Any, Any]] = {}
+        # fingerprint -> (event_type, writer schema, reader schema or None when identical,
+        # generated reader or None): passing no reader schema when writer == reader skips
+        # fastavro's resolution step; such bodies are read by a generated reader (compiled).
+        self._readers: dict[bytes, tuple[str, Any, Any, CompiledReader | None]] = {}
         for fp, version in self.schemas.by_fingerprint.items():
             current = self.schemas.current[version.event_type]
             reader = None if fp == current.fingerprint else current.decoding
-            self._readers[fp] = (version.event_type, version.decoding, reader)
+            fast = compile_reader(version.decoding) if compiled and reader is None else None
+            self._readers[fp] = (version.event_type, version.decoding, reader, fast)
         self._writers = {
             t: (MAGIC + v.fingerprint, v.parsed) for t, v in self.schemas.current.items()
         }
@@ -72,8 +82,10 @@ class SingleObjectCodec:
                 "unknown_schema",
                 f"no known writer schema has fingerprint {fp.hex()} (add it to schemas/history/)",
             )
-        event_type, writer, reader = entry
-        return read_body(data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types)
+        event_type, writer, reader, fast = entry
+        return read_body(
+            data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types, fast
+        )
 
 
 def _describe_foreign(data: bytes) -> str:

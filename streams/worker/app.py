@@ -187,12 +187,15 @@ class JourneyWorker:
         #: Next offset to process per input partition (for backlogs).
         self._next_offset: dict[TP, int] = {}
         self._lock = asyncio.Lock()
-        self._write: tuple[asyncio.Future[int], float] | None = None
+        #: The last ClickHouse write started; each write runs after the one before it.
+        self._last_write: asyncio.Future[int] | None = None
+        #: The checkpoint being stored in the background (see ``_checkpoint``).
+        self._commit: asyncio.Future[None] | None = None
         self._last_checkpoint = time.monotonic()
         self._ticked = False
         #: Seconds spent per stage (benchmarks and profiling; cheap to keep).
         self.stage_seconds: dict[str, float] = dict.fromkeys(
-            ("process", "route", "write", "checkpoint_wait", "persist"), 0.0
+            ("process", "route", "write", "write_wait", "checkpoint_wait", "persist"), 0.0
         )
         self.events_processed = 0
         #: ``time.perf_counter()`` when the first fetch arrived (benchmarks, progress output).
@@ -290,9 +293,8 @@ class JourneyWorker:
         if err is not None and len(self._publish_errors) < 10:
             self._publish_errors.append(f"{msg.topic()}: {err}")
 
-    def _publish(self) -> None:
-        """Hand the outbox to librdkafka; :meth:`_flush_published` waits for delivery."""
-        outbox, self._outbox = self._outbox, []
+    def _publish(self, outbox: list[tuple[str, bytes, bytes]]) -> None:
+        """Hand ``outbox`` to librdkafka; :meth:`_flush_published` waits for delivery."""
         if not outbox:
             return
         producer = self._derived_producer()
@@ -325,16 +327,23 @@ class JourneyWorker:
                 f"; errors: {'; '.join(errors) or 'none'}): offsets not acknowledged"
             )
 
-    def _persist_all(self) -> None:
-        """Write every changed customer state (and each partition's watermark) to the table.
+    def _take_states(self) -> list[tuple[int, dict[str, bytes | None], bytes]]:
+        """Every customer state changed since the last checkpoint, encoded as of now.
 
-        Runs once per flush, not per event: a customer touched by many events in a batch is
-        written once.
+        Taken when a checkpoint is cut, written by :meth:`_persist` once the checkpoint's rows
+        and derived records are stored: a customer touched by many events between two
+        checkpoints is written once.
         """
+        states = []
         for partition, engine in list(self.processor.engines.items()):
             dirty = engine.take_dirty()
-            if not dirty and partition not in self._loaded:
-                continue
+            if dirty or partition in self._loaded:
+                states.append((partition, dirty, engine.export_meta()))
+        return states
+
+    def _persist(self, states: list[tuple[int, dict[str, bytes | None], bytes]]) -> None:
+        """Write states taken by :meth:`_take_states` (and each partition's watermark)."""
+        for partition, dirty, meta in states:
             token = _current_event.set(weakref.ref(self._scope(partition)))  # type: ignore[arg-type]
             try:
                 prefix = _PART.pack(partition)
@@ -344,7 +353,7 @@ class JourneyWorker:
                         self.table.pop(key, None)
                     else:
                         self.table[key] = prefix + data
-                self.table[META_KEY % partition] = prefix + engine.export_meta()
+                self.table[META_KEY % partition] = prefix + meta
             finally:
                 _current_event.reset(token)
 
@@ -481,60 +490,99 @@ class JourneyWorker:
 
     # ------------------------------------------------------------------ flushing
     async def flush(self) -> None:
-        """Checkpoint now: store buffered rows and states, then acknowledge the events."""
+        """Checkpoint now and wait until it is stored: rows, derived records, states, offsets."""
         async with self._lock:
             await self._checkpoint()
+            await self._await_commit()
 
-    async def _write_rows(self) -> None:
-        """Start writing the buffered rows to ClickHouse, in a thread, behind the last write.
+    def _start_write(self) -> asyncio.Future[int] | None:
+        """Write the buffered rows to ClickHouse in a thread, after the writes started before.
 
-        At most one write is in flight: the event loop keeps applying the next fetch while
-        ClickHouse works, and rows reach the store in the order they were produced.
+        Returns the write that stores every row buffered so far (None if there never was one).
+        The event loop keeps applying fetches while ClickHouse works; rows reach the store in
+        the order they were produced. A failed write fails every write queued behind it.
         """
-        await self._await_write()
         if not self.batcher.pending:
-            return
+            return self._last_write
         batch = self.batcher.take()
+        before = self._last_write
         loop = asyncio.get_running_loop()
-        started = time.monotonic()
 
-        def write() -> int:
-            rows = self.batcher.write(batch)
-            self.stage_seconds["write"] += time.monotonic() - started
+        async def write() -> int:
+            if before is not None:
+                await before
+            started = time.monotonic()
+            rows = await loop.run_in_executor(None, self.batcher.write, batch)
+            took = time.monotonic() - started
+            self.stage_seconds["write"] += took
+            self.metrics.flushed(took, rows, self.batcher)
             return rows
 
-        future = loop.run_in_executor(None, write)
-        self._write = (future, started)
+        self._last_write = asyncio.ensure_future(write())
+        return self._last_write
 
-    async def _await_write(self) -> None:
-        if self._write is None:
-            return
-        future, started = self._write
-        self._write = None
-        rows = await future  # a failed write raises here: nothing after it is acknowledged
-        self.metrics.flushed(time.monotonic() - started, rows, self.batcher)
+    async def _write_rows(self) -> None:
+        """Start a size- or time-bound write, once the previous one is done (back-pressure:
+        with ClickHouse slow or down, consumption waits here instead of buffering forever)."""
+        if self._last_write is not None and not self._last_write.done():
+            t0 = time.perf_counter()
+            await self._last_write
+            self.stage_seconds["write_wait"] += time.perf_counter() - t0
+        self._start_write()
+
+    async def _await_commit(self) -> None:
+        commit, self._commit = self._commit, None
+        if commit is not None:
+            await commit  # a failed checkpoint raises here: nothing after it is acknowledged
 
     async def _checkpoint(self) -> None:
-        """Rows stored, then states to the table, then offsets acknowledged (see module doc)."""
+        """Cut a checkpoint and store it in the background, behind the previous one.
+
+        Cutting is quick and happens on the event loop (the caller holds ``_lock``): the
+        offsets applied so far, the snapshots of changed customers, their encoded states and
+        the derived records, all as of this instant. Storing (see :meth:`_store_checkpoint`)
+        waits for ClickHouse and the broker while the loop applies the next fetches, so the
+        worker does not stop for every checkpoint. At most one checkpoint is in flight: the
+        next one waits here for the previous one (back-pressure), and they land in order.
+        """
         t0 = time.perf_counter()
+        await self._await_commit()
+        self.stage_seconds["checkpoint_wait"] += time.perf_counter() - t0
         pending, self._pending = self._pending, {}
         self._take_snapshots()
-        await self._write_rows()
-        await self._await_write()
-        t1 = time.perf_counter()
-        self._publish()
-        # delivered before the states are: a state written with events whose derived records
-        # were lost would treat their re-delivery as duplicates and never publish them
+        rows = self._start_write()
+        outbox, self._outbox = self._outbox, []
+        states = self._take_states()
+        self._last_checkpoint = time.monotonic()
+        self._ticked = False
+        self._commit = asyncio.ensure_future(
+            self._store_checkpoint(rows, outbox, states, pending)
+        )
+
+    async def _store_checkpoint(
+        self,
+        rows: asyncio.Future[int] | None,
+        outbox: list[tuple[str, bytes, bytes]],
+        states: list[tuple[int, dict[str, bytes | None], bytes]],
+        pending: dict[TP, list[int]],
+    ) -> None:
+        """Rows stored, then derived records delivered, then states, then offsets acked.
+
+        States are written only once their events' rows and derived records are stored: a
+        state recording events whose records were lost would treat their re-delivery as
+        duplicates and never write them (see the module docstring).
+        """
+        if rows is not None:
+            await rows
+        t0 = time.perf_counter()
+        self._publish(outbox)
         await self._flush_published()
-        self._persist_all()
+        self._persist(states)
         consumer = self.app.consumer
         assert isinstance(consumer, BatchConsumer)
         for tp, offsets in pending.items():
             consumer.ack_offsets(tp, offsets)
-        self._last_checkpoint = time.monotonic()
-        self._ticked = False
-        self.stage_seconds["checkpoint_wait"] += t1 - t0
-        self.stage_seconds["persist"] += time.perf_counter() - t1
+        self.stage_seconds["persist"] += time.perf_counter() - t0
 
     def _checkpoint_due(self) -> bool:
         return (bool(self._pending) or self._ticked) and (
