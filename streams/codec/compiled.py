@@ -14,8 +14,9 @@ arrays, maps, fixed, floats) makes :func:`compile_reader` return None and the co
 back to fastavro; so does an explicit ``kafka.compiled_decoder = false``.
 
 Bad bytes raise ``IndexError`` (truncated, enum or union index out of range),
-``UnicodeDecodeError`` or ``ValueError`` (negative length); the codec turns those into a
-``malformed`` dead-letter reason. The generated reader is never more lenient than fastavro.
+``UnicodeDecodeError`` or ``ValueError`` (negative length, a varint wider than 64 bits, which
+fastavro silently wraps around); the codec turns those into a ``malformed`` dead-letter
+reason. The generated reader is never more lenient than fastavro.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def _varint(target: str, ind: str) -> list[str]:
         f"{ind}        s += 7",
         f"{ind}        if not x & 0x80:",
         f"{ind}            break",
+        f"{ind}    if n >> 64:",  # fastavro wraps such values around; refuse them instead
+        f"{ind}        raise ValueError(f'varint wider than 64 bits before offset {{p}}')",
         f"{ind}    x = n",
         f"{ind}{target} = (x >> 1) ^ -(x & 1)",
     ]

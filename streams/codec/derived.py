@@ -110,15 +110,25 @@ def derived_schema(kind: str) -> dict[str, Any]:
     }
 
 
+#: Field names per record class (``dataclasses.fields`` rebuilds its tuple on every call,
+#: and a snapshot per changed customer per checkpoint is encoded).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _value(record: Output) -> dict[str, Any]:
+    cls = type(record)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(record))
     out: dict[str, Any] = {"kind": record.kind}
-    for f in dataclasses.fields(record):
-        v = getattr(record, f.name)
-        if isinstance(v, tuple) and v and isinstance(v[0], tuple):
-            v = [{"name": a, "value": b} for a, b in v]
-        elif isinstance(v, tuple):
-            v = list(v)
-        out[f.name] = v
+    for name in names:
+        v = getattr(record, name)
+        if isinstance(v, tuple):
+            if v and isinstance(v[0], tuple):
+                v = [{"name": a, "value": b} for a, b in v]
+            else:
+                v = list(v)
+        out[name] = v
     return out
 
 

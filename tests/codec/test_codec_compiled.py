@@ -141,3 +141,13 @@ def test_codec_decodes_the_same_with_and_without_the_generated_reader() -> None:
             with pytest.raises(DecodeError) as exc:
                 codec.decode(bad)
             assert exc.value.reason == "malformed"
+
+
+def test_a_varint_wider_than_64_bits_is_malformed_not_wrapped() -> None:
+    # fastavro wraps such a value around (to 0 here); the generated reader refuses it
+    reader = compile_reader(parse_schema({"type": "record", "name": "L", "fields": [
+        {"name": "n", "type": "long"}]}))  # fmt: skip
+    assert reader is not None
+    with pytest.raises(ValueError, match="64 bits"):
+        reader(b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02", 0)
+    assert reader(b"\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01", 0) == ({"n": 2**63 - 1}, 10)
