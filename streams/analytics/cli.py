@@ -24,23 +24,28 @@ if TYPE_CHECKING:
 def open_analytics_store(url: str) -> Store:
     """Open the configured store, or say plainly what to do when it cannot be opened.
 
-    chdb lets one process own a data folder: while ``journey up`` (or a worker) runs on it, the
-    folder is locked, and the useful answer is how to get at the data, not a lock-file error.
+    chdb lets one process own a data folder: while ``journey up`` (or a worker) runs on it,
+    ``open_store`` answers with a read-only store that goes through that process's query relay
+    (:mod:`streams.store.relay`).  An owner without a relay (a script, another command, an
+    owner whose relay file is stale) leaves the folder locked, and the useful answer is how to
+    get at the data, not a lock-file error.
     """
     from streams.store import StoreError, open_store, redact_url
+    from streams.store.embedded import FolderOwnedError
 
-    in_use = click.ClickException(
-        f"the embedded store {url} is in use by another journey process "
-        "(`journey up`, `journey worker` or `journey demo`): chdb lets one process "
-        "own a data folder. Stop that process (Ctrl-C) and run this command again, "
-        "or run the stack against a ClickHouse server (JOURNEY_CLICKHOUSE__URL="
-        "clickhouse://...) so any number of analysts can query it while it runs."
-    )
     try:
         store = open_store(url)
+    except FolderOwnedError as exc:
+        stale = f" ({exc.detail})" if exc.detail else ""
+        raise click.ClickException(
+            f"the embedded store {url} is in use by another journey process that does not "
+            f"relay queries{stale}: chdb lets one process own a data folder, and `journey up`, "
+            "`journey worker` and `journey demo` answer other processes' queries, but a script "
+            "or another command holding the folder does not. Stop that process and run this "
+            "command again, or run the stack against a ClickHouse server "
+            "(JOURNEY_CLICKHOUSE__URL=clickhouse://...)."
+        ) from exc
     except StoreError as exc:
-        if url.startswith("chdb://") and "another process owns" in exc.message:
-            raise in_use from exc
         raise click.ClickException(f"cannot open {redact_url(url)}: {exc.message}") from exc
     try:
         prepare(store)
@@ -147,7 +152,8 @@ def query(c: Any, name: str | None, params: tuple[str, ...], fmt: str, list_: bo
     the data's "now" (default: the latest event time), so results are reproducible.
 
     With the embedded store (chdb://, the default) the folder belongs to one process at a
-    time: stop `journey up` first, or point JOURNEY_CLICKHOUSE__URL at a server.
+    time; while `journey up` or `journey worker` owns it, the query runs through that process
+    (read-only statements only).
     """
     from streams.analytics.catalogue import get_query
     from streams.analytics.formatting import render

@@ -52,7 +52,15 @@ def table_exists(store: Store, table: str) -> bool:
 
 
 def ensure_rollups(store: Store) -> list[str]:
-    """Create the roll-ups that are missing and back-fill them; return the tables back-filled."""
+    """Create the roll-ups that are missing and back-fill them; return the tables back-filled.
+
+    Through the query relay of a process that owns an embedded folder (a read-only
+    :class:`~streams.store.relay.RelayStore`), the owner runs this function itself.
+    """
+    from streams.store.relay import RelayStore
+
+    if isinstance(store, RelayStore):
+        return store.ensure_rollups()
     filled: list[str] = []
     stmts = rollup_statements()
     missing = {

@@ -1,7 +1,7 @@
 """The embedded stack: a Tansu broker, one worker and a chdb store, all in one command.
 
-chdb allows exactly one process per data folder, so the worker process owns the store and
-everything that reads it (the demo's summary) runs inside that same process.
+chdb allows exactly one process per data folder, so the worker process owns the store; the
+demo's summary runs inside it, and other processes' queries go through it (streams.store.relay).
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def run_up(settings: Settings) -> None:
         _say(
             f"worker starting; send events with:\n"
             f"  journey --kafka {broker.bootstrap} produce FILE\n"
-            f"ClickHouse (chdb) at {s.clickhouse.url}; Ctrl-C to stop."
+            f"ClickHouse (chdb) at {s.clickhouse.url} (journey query/report go through this "
+            "process meanwhile); Ctrl-C to stop."
         )
         run_worker(s, loglevel="WARN")
     _say("stopped.")

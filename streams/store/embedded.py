@@ -7,7 +7,10 @@ same SQL as the server backend.  Two chdb rules shape it:
   be open at once on the *same* path (each with its own database and session), but opening a
   second path fails until every session on the first is closed.  We say so in the error.
 * **one process per data directory** ("Cannot lock file …/status"): in embedded mode exactly one
-  process (the worker) owns the store; reports and other workers go through it or wait.
+  process (the worker) owns the store.  Other processes' read-only queries go through it: the
+  owner serves them on a token-protected local port it advertises in the folder
+  (:mod:`streams.store.relay`), and opening ``chdb://FOLDER`` while it runs gives a
+  :class:`~streams.store.relay.RelayStore`.  Writers wait until it stops.
 
 Inserts: columns are turned into an Arrow table whose schema follows the target table's
 ClickHouse types and streamed as ``ArrowStream`` through ``Session.send_insert``.  Measured on a
@@ -22,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -38,6 +41,9 @@ from streams.store.base import (
 from streams.store.native import decode_native
 from streams.store.params import native_params
 from streams.store.types import CHType, parse_type
+
+if TYPE_CHECKING:
+    from streams.store.relay import QueryRelay
 
 _CODE = re.compile(r"Code: (\d+)")
 _RETURNS_ROWS = re.compile(r"^\s*(\(\s*)*(SELECT|WITH)\b", re.IGNORECASE)
@@ -119,6 +125,22 @@ _OWNED = (
 )
 
 
+class FolderOwnedError(StoreError):
+    """Another process holds the chdb folder and serves no (live) query relay for it.
+
+    ``detail`` says why a relay file found there was not used (empty when there was none).
+    """
+
+    def __init__(self, folder: str, detail: str = "", *, retryable: bool = True,
+                 code: int | None = None) -> None:  # fmt: skip
+        # (``folder`` is the whole message when rebuilt from a pickle: StoreError.__reduce__)
+        message = folder if folder.startswith("another process owns") else _OWNED % folder
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message, retryable=retryable, code=code)
+        self.detail = detail
+
+
 def folder_owned_elsewhere(folder: str) -> bool:
     """True when another process holds the lock on the chdb folder's ``status`` file.
 
@@ -142,11 +164,16 @@ def folder_owned_elsewhere(folder: str) -> bool:
 
 
 class EmbeddedStore(Store):
-    """A chdb session on one data directory, scoped to one database (created if missing)."""
+    """A chdb session on one data directory, scoped to one database (created if missing).
+
+    ``read_only=True`` sets ClickHouse's ``readonly = 2`` on this session only (reads and
+    per-query ``SETTINGS``; no writes, no DDL, no ``readonly`` change): the query relay's
+    sessions.  Other sessions of the process, the worker's included, are not affected.
+    """
 
     scheme = "chdb"
 
-    def __init__(self, path: str, database: str = "default") -> None:
+    def __init__(self, path: str, database: str = "default", *, read_only: bool = False) -> None:
         super().__init__(database)
         if not _DB_NAME.match(database):
             raise StoreError(f"invalid database name {database!r} in chdb URL")
@@ -154,10 +181,14 @@ class EmbeddedStore(Store):
         from chdb import session as chdb_session
 
         target = path if path in ("", ":memory:") else os.path.abspath(path)
+        #: The data folder as opened (absolute), or ``""`` / ``":memory:"``.
+        self.folder = target
+        self._relay: QueryRelay | None = None
+        first_here = target not in _OPENED_HERE
         if target not in ("", ":memory:"):
             os.makedirs(target, exist_ok=True)
             if folder_owned_elsewhere(target):
-                raise StoreError(_OWNED % target, retryable=True)
+                raise FolderOwnedError(target)
         try:
             self._session = chdb_session.Session(target or None)
         except Exception as exc:
@@ -170,13 +201,20 @@ class EmbeddedStore(Store):
                     retryable=False,
                 ) from exc
             if "Cannot lock file" in text:
-                raise StoreError(_OWNED % target, retryable=True) from exc
+                raise FolderOwnedError(target) from exc
             raise _to_store_error(exc, f"cannot open chdb store at {target}") from exc
         _OPENED_HERE.add(target)
+        if first_here and target not in ("", ":memory:"):
+            # We hold the folder's lock now, so a relay file left there is a dead owner's.
+            from streams.store.relay import remove_relay_file
+
+            remove_relay_file(target)
         self._columns: dict[str, dict[str, CHType]] = {}
         try:
             self._raw(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
             self._raw(f"USE {quote_identifier(database)}")
+            if read_only:
+                self._raw("SET readonly = 2")
         except StoreError:
             self._session.close()
             raise
@@ -271,7 +309,26 @@ class EmbeddedStore(Store):
     def server_version(self) -> str:
         return str(self.execute("SELECT version()")[0][0])
 
+    def serve_queries(self) -> QueryRelay:
+        """Answer other processes' read-only queries on this folder until :meth:`close`.
+
+        Idempotent.  The relay runs each query on a read-only session of its own (not this
+        store's), so analysts never wait for, nor hold up, this store's inserts.
+        """
+        from streams.store.relay import QueryRelay
+
+        if self.folder in ("", ":memory:"):
+            raise StoreError("an in-memory chdb store has no folder other processes could name")
+        self._check_open()
+        with self._lock:
+            if self._relay is None:
+                self._relay = QueryRelay(self.folder).start()
+            return self._relay
+
     def close(self) -> None:
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.stop()  # first: the advertisement goes before the folder is let go
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -295,6 +352,22 @@ def parse_chdb_url(url: str) -> tuple[str, str]:
 
 
 def open_embedded_store(url: str) -> Store:
-    """Registry entry for ``chdb://`` URLs."""
+    """Registry entry for ``chdb://`` URLs.
+
+    When another process owns the folder and serves queries (``journey up``, ``journey
+    worker``), the answer is a read-only :class:`~streams.store.relay.RelayStore` through it;
+    when the owner serves none (or its relay file is stale), the "another process owns" error.
+    """
     path, database = parse_chdb_url(url)
+    if path not in ("", ":memory:"):
+        target = os.path.abspath(path)
+        if folder_owned_elsewhere(target):
+            if not _DB_NAME.match(database):
+                raise StoreError(f"invalid database name {database!r} in chdb URL")
+            from streams.store.relay import connect_relay
+
+            relay, why = connect_relay(target, database)
+            if relay is not None:
+                return relay
+            raise FolderOwnedError(target, why)
     return EmbeddedStore(path, database)

@@ -11,6 +11,7 @@ from streams.settings import Settings
 from streams.store import open_store
 from streams.store.base import Store
 from streams.store.migrations import migrate
+from streams.store.relay import serve_queries
 from streams.worker.app import JourneyWorker
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def prepare_store(settings: Settings) -> Store:
     applied = migrate(store)
     for name in applied:
         log.info("applied migration %s", name)
+    serve_queries(store)  # an embedded folder: other processes' read-only queries come here
     return store
 
 
