@@ -67,6 +67,7 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
                     "metrics_port": 0,
                     "web_port": 0,
                     "session_timeout_s": 6.0,
+                    **({} if args.gc_threshold is None else {"gc_threshold": args.gc_threshold}),
                 }
             ),
         }
@@ -237,6 +238,10 @@ def main() -> None:
     ap.add_argument(
         "--ablate", default="", help="comma list of journey stages to skip: sink,changelog,derived"
     )
+    ap.add_argument(
+        "--gc-threshold", type=int, default=None,
+        help="journey's worker.gc_threshold (default: the setting's; 0 = CPython's 700)",
+    )  # fmt: skip
     ap.add_argument("--bootstrap", help=argparse.SUPPRESS)
     ap.add_argument("--prefix", default="bench.", help=argparse.SUPPRESS)
     ap.add_argument("--events", type=int, default=0, help=argparse.SUPPRESS)
@@ -283,12 +288,21 @@ def main() -> None:
                     extra += ["--no-metrics"]
                 if args.ablate:
                     extra += ["--ablate", args.ablate]
+                if args.gc_threshold is not None:
+                    extra += ["--gc-threshold", str(args.gc_threshold)]
                 if args.clickhouse:
                     extra += ["--clickhouse", args.clickhouse]
+                assert broker.process is not None
+                cpu0 = _cpu_seconds(broker.process.pid)
                 if args.profile:
                     results["journey"] = _profiled(args, sent, extra)
                 else:
                     results["journey"] = _child("journey", args, sent, extra, tmp / "j.json")
+                # the broker shares the machine: its CPU over the whole journey run (start-up
+                # and shutdown included) says how much of the 2 cores the worker had
+                results["journey"]["broker_cpu_s"] = round(
+                    _cpu_seconds(broker.process.pid) - cpu0, 1
+                )
                 _report("journey", results["journey"])
             if "quix" in only:
                 if Path(args.quix_python).exists():
@@ -343,10 +357,17 @@ def _top_frames(raw: Path, n: int = 15) -> None:
         print(f"  {100 * c / total:5.1f} %  {frame}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _report(name: str, r: dict[str, Any]) -> None:
     for key, value in sorted(r.get("counters", {}).items()):
         print(f"    {key}: {value:,.0f}")
-    for key in ("stage_seconds", "cpu_cores", "loop_busy", "mean_recent", "watermark_lag_h"):
+    shown = ("stage_seconds", "cpu_cores", "loop_busy", "broker_cpu_s", "mean_recent")
+    for key in (*shown, "watermark_lag_h"):
         if key in r:
             print(f"    {key}: {r[key]}")
     rate = r["events"] / r["seconds"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 
@@ -27,6 +28,19 @@ def prepare_store(settings: Settings) -> Store:
     return store
 
 
+def tune_gc(threshold: int) -> None:
+    """Run CPython's young-generation collection every ``threshold`` allocations (0: default).
+
+    The hot path allocates many short-lived tuples and dicts (decoded events, timeline
+    entries, rows) and creates no reference cycles, so the default (every 700 allocations)
+    mostly walks live objects for nothing: about 15 % of the hot path's time in an
+    interleaved A/B here. Cycles are still collected, just less often.
+    """
+    if threshold > 0:
+        _, gen1, gen2 = gc.get_threshold()
+        gc.set_threshold(threshold, max(gen1, 20), max(gen2, 100))
+
+
 def run_worker(
     settings: Settings,
     *,
@@ -38,6 +52,7 @@ def run_worker(
 
     ``setup`` may register extra tasks on the app before it starts (the demo does).
     """
+    tune_gc(settings.worker.gc_threshold)
     own_store = store is None
     store = store if store is not None else prepare_store(settings)
     jw = JourneyWorker(settings, store)
