@@ -242,6 +242,10 @@ def main() -> None:
         "--gc-threshold", type=int, default=None,
         help="journey's worker.gc_threshold (default: the setting's; 0 = CPython's 700)",
     )  # fmt: skip
+    ap.add_argument(
+        "--repeat", type=int, default=1,
+        help="rounds of every contender, interleaved (prints medians): this machine is shared",
+    )  # fmt: skip
     ap.add_argument("--bootstrap", help=argparse.SUPPRESS)
     ap.add_argument("--prefix", default="bench.", help=argparse.SUPPRESS)
     ap.add_argument("--events", type=int, default=0, help=argparse.SUPPRESS)
@@ -259,7 +263,7 @@ def main() -> None:
     from streams.embedded.broker import TansuBroker
     from streams.embedded.stack import simulated_events
     from streams.kafka.produce import produce_records
-    from streams.kafka.topics import create_topics, input_topics
+    from streams.kafka.topics import create_topics
 
     only = set(filter(None, args.only.split(","))) or {"journey", "baseline", "quix"}
     tmp = Path(tempfile.mkdtemp(prefix="journey-bench-"))
@@ -278,48 +282,80 @@ def main() -> None:
                 f"partitions, produced in {time.perf_counter() - t:.1f} s",
                 flush=True,
             )
-            results: dict[str, dict[str, Any]] = {}
-            if "baseline" in only:
-                results["baseline"] = _child("baseline", args, sent, [])
-                _report("baseline", results["baseline"])
-            if "journey" in only:
-                extra = ["--data", str(tmp / "journey")]
-                if args.no_metrics:
-                    extra += ["--no-metrics"]
-                if args.ablate:
-                    extra += ["--ablate", args.ablate]
-                if args.gc_threshold is not None:
-                    extra += ["--gc-threshold", str(args.gc_threshold)]
-                if args.clickhouse:
-                    extra += ["--clickhouse", args.clickhouse]
-                assert broker.process is not None
-                cpu0 = _cpu_seconds(broker.process.pid)
-                if args.profile:
-                    results["journey"] = _profiled(args, sent, extra)
-                else:
-                    results["journey"] = _child("journey", args, sent, extra, tmp / "j.json")
-                # the broker shares the machine: its CPU over the whole journey run (start-up
-                # and shutdown included) says how much of the 2 cores the worker had
-                results["journey"]["broker_cpu_s"] = round(
-                    _cpu_seconds(broker.process.pid) - cpu0, 1
-                )
-                _report("journey", results["journey"])
-            if "quix" in only:
-                if Path(args.quix_python).exists():
-                    topics = {
-                        name: str(ROOT / "schemas" / f"{et}.avsc")
-                        for et, name in input_topics(s).items()
-                    }
-                    results["quix"] = _run_json(
-                        [args.quix_python, str(ROOT / "bench" / "quix_peer.py"),
-                         broker.bootstrap, json.dumps(topics), str(sent), str(tmp / "quix")]
-                    )  # fmt: skip
-                    _report("quix", results["quix"])
-                else:
-                    print(f"quix: skipped ({args.quix_python} not found; see quix_peer.py)")
-            _ratios(results)
+            rounds: list[dict[str, dict[str, Any]]] = []
+            order = [c for c in ("baseline", "journey", "quix") if c in only]
+            for n in range(args.repeat):
+                if args.repeat > 1:
+                    print(f"-- round {n + 1} of {args.repeat}", flush=True)
+                results: dict[str, dict[str, Any]] = {}
+                # rotate the order each round, so drift on a shared machine hits all alike
+                for name in order[n % len(order) :] + order[: n % len(order)]:
+                    result = _contender(name, args, broker, s, sent, tmp / f"r{n}")
+                    if result is not None:
+                        results[name] = result
+                        _report(name, result)
+                _ratios(results)
+                rounds.append(results)
+            if args.repeat > 1:
+                _medians(rounds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _contender(
+    name: str, args: argparse.Namespace, broker: Any, s: Any, sent: int, tmp: Path
+) -> dict[str, Any] | None:
+    """Run one contender in its own process over the whole generated topic set."""
+    from streams.kafka.topics import input_topics
+
+    if name == "baseline":
+        return _child("baseline", args, sent, [])
+    if name == "journey":
+        extra = ["--data", str(tmp / "journey")]
+        if args.no_metrics:
+            extra += ["--no-metrics"]
+        if args.ablate:
+            extra += ["--ablate", args.ablate]
+        if args.gc_threshold is not None:
+            extra += ["--gc-threshold", str(args.gc_threshold)]
+        if args.clickhouse:
+            extra += ["--clickhouse", args.clickhouse]
+        cpu0 = _cpu_seconds(broker.process.pid)
+        if args.profile:
+            result = _profiled(args, sent, extra)
+        else:
+            tmp.mkdir(parents=True, exist_ok=True)
+            result = _child("journey", args, sent, extra, tmp / "j.json")
+        # the broker shares the machine: its CPU over the whole journey run (start-up and
+        # shutdown included) says how much of the 2 cores the worker had
+        result["broker_cpu_s"] = round(_cpu_seconds(broker.process.pid) - cpu0, 1)
+        return result
+    if not Path(args.quix_python).exists():
+        print(f"quix: skipped ({args.quix_python} not found; see quix_peer.py)")
+        return None
+    topics = {name: str(ROOT / "schemas" / f"{et}.avsc") for et, name in input_topics(s).items()}
+    return _run_json(
+        [args.quix_python, str(ROOT / "bench" / "quix_peer.py"),
+         broker.bootstrap, json.dumps(topics), str(sent), str(tmp / "quix")]
+    )  # fmt: skip
+
+
+def _medians(rounds: list[dict[str, dict[str, Any]]]) -> None:
+    """Median events/s per contender and median of the per-round ratios."""
+    from statistics import median
+
+    print(f"== medians of {len(rounds)} rounds")
+    for name in ("baseline", "journey", "quix"):
+        rates = [r[name]["rate"] for r in rounds if name in r]
+        if rates:
+            runs = ", ".join(f"{x:,.0f}" for x in rates)
+            print(f"  {name:>8}: {median(rates):,.0f}/s  (runs: {runs})")
+    for ref in ("baseline", "quix"):
+        both = [r for r in rounds if "journey" in r and ref in r]
+        ratios = [r["journey"]["rate"] / r[ref]["rate"] for r in both]
+        if ratios:
+            each = ", ".join(f"{x:.2f}" for x in ratios)
+            print(f"  journey / {ref}: {median(ratios):.2f}x  (rounds: {each})")
 
 
 def _profiled(args: argparse.Namespace, events: int, extra: list[str]) -> dict[str, Any]:

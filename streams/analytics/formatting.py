@@ -3,7 +3,8 @@
 Why three: the table is for reading in a terminal, CSV for a spreadsheet or an outreach list
 (``cohort_customers``), JSON for another program.  Values are shown the same way in all three:
 dates and times as ISO-8601 (UTC, ``Z``), NULL as empty (table, CSV) or ``null`` (JSON), floats
-as the engine returned them (the queries round where rounding is meaningful).
+as the engine returned them (the queries round where rounding is meaningful; NaN and infinities
+are ``null`` in JSON, which has no such numbers), UUIDs and IP addresses as text.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import ipaddress
 import json
+import math
+import uuid
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -30,10 +34,24 @@ def plain(value: Any) -> Any:
         return utc.isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | uuid.UUID | ipaddress.IPv4Address | ipaddress.IPv6Address):
         return str(value)
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
+    if isinstance(value, dict):  # a Map column
+        return {str(plain(k)): plain(v) for k, v in value.items()}
+    return value
+
+
+def _json(value: Any) -> Any:
+    """:func:`plain`, with NaN and infinities as ``null``: JSON has no such numbers."""
+    value = plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
     return value
 
 
@@ -50,8 +68,8 @@ def text(value: Any) -> str:
 def render(result: QueryResult, fmt: Format) -> str:
     """The whole result in ``fmt`` (the text ends with a newline)."""
     if fmt == "json":
-        return json.dumps([{c: plain(v) for c, v in zip(result.columns, row, strict=True)}
-                           for row in result.rows], indent=2) + "\n"  # fmt: skip
+        return json.dumps([{c: _json(v) for c, v in zip(result.columns, row, strict=True)}
+                           for row in result.rows], indent=2, allow_nan=False) + "\n"  # fmt: skip
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -7,13 +7,17 @@ per-event stream machinery); decisions are made by
 :class:`~streams.worker.processor.Processor`; rows leave through
 :class:`~streams.sink.batcher.Batcher`.
 
-Delivery, per flush and in this order: (1) rows are written to ClickHouse, (2) the changed
-customer states go to the Table (and its changelog), (3) the offsets are acknowledged, and
-Faust commits them after flushing its producer. A crash before (2) re-delivers events whose
-rows are already stored: they are re-applied to the older state and re-write identical rows,
-which collapse in ClickHouse. A crash between (2) and (3) re-delivers events the restored state
-has already applied: the engine reports them as duplicates and their rows are already stored.
-Either way ClickHouse ends as if nothing had happened (at-least-once, idempotent at the end).
+Delivery, per checkpoint and in this order: (1) rows are written to ClickHouse, (2) derived
+records are acknowledged by the broker, (3) the changed customer states go to the Table (and
+its changelog), (4) the offsets are acknowledged, and Faust commits them after flushing its
+producer. A checkpoint is cut on the event loop (offsets, states, records as of one instant)
+and stored in the background while the next fetches are applied; one is in flight at a time.
+A crash before (3) re-delivers events whose rows (and records) may already be stored: they are
+re-applied to the older state and re-write identical rows, which collapse in ClickHouse (and
+records consumers dedupe on ``record_id``). A crash between (3) and (4) re-delivers events the
+restored state has already applied: the engine reports them as duplicates and their rows are
+already stored. Either way ClickHouse ends as if nothing had happened (at-least-once,
+idempotent at the end).
 """
 
 from __future__ import annotations

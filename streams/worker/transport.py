@@ -90,19 +90,12 @@ class BatchConsumer(faust_aiokafka.Consumer):
         read_offset = self._read_offset
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
-        # The next fetch is requested before a batch is applied, so Faust's consumer thread
-        # fetches and unpacks it while the loop works (without this the loop sat idle for
-        # about a third of a backfill, waiting for each getmany in turn).
-        prefetch: tuple[asyncio.Future[Any], int] | None = None
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
-                if prefetch is None:
-                    prefetch = self._prefetch()
-                next_fetch, generation = prefetch
-                prefetch = None
                 waited = time.perf_counter()
-                records, active = await next_fetch
+                records, active = await self._wait_next_records(timeout=1.0)
                 self.fetch_wait_seconds += time.perf_counter() - waited
+                generation = self.app.consumer_generation_id
                 await asyncio.sleep(0)
                 if not records or self.should_stop or not self.flow_active:
                     continue
@@ -134,7 +127,6 @@ class BatchConsumer(faust_aiokafka.Consumer):
                     for tp in mine:
                         read_offset[tp] = None
                     continue
-                prefetch = self._prefetch()
                 # Not cancellable half-way: a batch is applied completely, then acknowledged
                 # by the handler once stored (an interrupted batch is simply re-delivered).
                 await asyncio.shield(handler(mine))
@@ -151,14 +143,6 @@ class BatchConsumer(faust_aiokafka.Consumer):
         except Exception as exc:
             self.log.exception("Drain messages raised: %r", exc)
             raise
-        finally:
-            if prefetch is not None:
-                prefetch[0].cancel()
-
-    def _prefetch(self) -> tuple[asyncio.Future[Any], int]:
-        """Start the next ``getmany``; remember the group generation it was asked in."""
-        generation = self.app.consumer_generation_id
-        return asyncio.ensure_future(self._wait_next_records(timeout=1.0)), generation
 
 
 class BatchTransport(faust_aiokafka.Transport):
