@@ -95,13 +95,6 @@ def _is_datetime(t: CHType) -> bool:
     return t.name == "DateTime" or (t.name == "Nullable" and t.inner.name == "DateTime")
 
 
-def _first_is_bool(values: Sequence[Any]) -> bool:
-    for v in values:
-        if v is not None:
-            return isinstance(v, bool)
-    return False
-
-
 def _first_is_int(values: Sequence[Any]) -> bool:
     for v in values:
         if v is not None:
@@ -276,11 +269,7 @@ class EmbeddedStore(Store):
             if t.name == "UUID" or (t.name == "Nullable" and t.inner.name == "UUID"):
                 values = [None if v is None else str(v) for v in values]
             try:
-                if atype is not None and pa.types.is_integer(atype) and _first_is_bool(values):
-                    # Avro booleans into UInt8 flags: Arrow will not take True as an integer
-                    arr = pa.array(values, type=pa.bool_()).cast(atype)
-                else:
-                    arr = pa.array(values, type=atype) if atype is not None else pa.array(values)
+                arr = pa.array(values, type=atype) if atype is not None else pa.array(values)
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
                 raise StoreError(f"insert into {table}: column {col} ({t}): {exc}") from exc
             arrays.append(arr)
