@@ -78,8 +78,12 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DATETIME_MAX = dt.datetime(2106, 2, 7, 6, 28, 15, tzinfo=dt.UTC)  # UInt32 seconds
 
 
-def _skip_quoted(sql: str, i: int, quote: str) -> int:
-    """Index just past the literal/identifier that starts at ``sql[i] == quote``."""
+def skip_quoted(sql: str, i: int, quote: str) -> int:
+    """Index just past the literal/identifier that starts at ``sql[i] == quote``.
+
+    ClickHouse's rules: a backslash escapes the next character, a doubled quote is one quote.
+    Also the query relay's read-only scan (:mod:`streams.store.relay`).
+    """
     j = i + 1
     while j < len(sql):
         c = sql[j]
@@ -102,7 +106,7 @@ def find_placeholders(sql: str) -> list[Placeholder]:
     while i < n:
         c = sql[i]
         if c in "'\"`":
-            i = _skip_quoted(sql, i, c)
+            i = skip_quoted(sql, i, c)
         elif sql.startswith("--", i):
             nl = sql.find("\n", i)
             i = n if nl < 0 else nl + 1
@@ -116,7 +120,7 @@ def find_placeholders(sql: str) -> list[Placeholder]:
                 continue
             j = m.end()
             while j < n and sql[j] != "}":  # the type may contain 'quoted' arguments
-                j = _skip_quoted(sql, j, "'") if sql[j] == "'" else j + 1
+                j = skip_quoted(sql, j, "'") if sql[j] == "'" else j + 1
             if j >= n:
                 raise ParameterError(f"unterminated placeholder at offset {i}: {sql[i:i + 40]!r}")
             type_text = sql[m.end() : j].strip()

@@ -65,6 +65,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from streams.store.base import Params, QueryResult, Store, StoreError
+from streams.store.params import skip_quoted
 
 log = logging.getLogger(__name__)
 
@@ -102,21 +103,8 @@ def _tokens(sql: str) -> list[str]:
     while i < n:
         c = sql[i]
         if c in "'\"`":
-            j = i + 1
-            while True:
-                if j >= n:
-                    raise StoreError(f"unterminated {c} quote in the query")
-                if sql[j] == "\\":
-                    j += 2
-                elif sql[j] == c:
-                    if j + 1 < n and sql[j + 1] == c:
-                        j += 2
-                    else:
-                        break
-                else:
-                    j += 1
+            i = skip_quoted(sql, i, c)  # raises ParameterError (a StoreError) if unterminated
             out.append("'")  # a literal or quoted name: a token, never a keyword
-            i = j + 1
         elif sql.startswith("--", i) or c == "#":
             nl = sql.find("\n", i)
             i = n if nl < 0 else nl + 1

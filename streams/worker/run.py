@@ -32,7 +32,7 @@ def tune_gc(threshold: int) -> None:
     """Run CPython's young-generation collection every ``threshold`` allocations (0: default).
 
     The hot path allocates many short-lived tuples and dicts (decoded events, timeline
-    entries, rows) and creates no reference cycles, so the default (every 700 allocations)
+    entries, rows) and creates few reference cycles, so the default (every 700 allocations)
     mostly walks live objects for nothing: about 15 % of the hot path's time in an
     interleaved A/B here. Cycles are still collected, just less often.
     """
