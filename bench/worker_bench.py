@@ -97,6 +97,7 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
             # the event loop's thread alone: below 1.0 means it waited (for fetches, writes)
             result["loop_busy"] = round((time.thread_time() - loop0) / result["seconds"], 2)
             result["rows"] = jw.batcher.rows_written
+            result["event_loop"] = type(asyncio.get_running_loop()).__module__
             result["stage_seconds"] = {k: round(v, 2) for k, v in jw.stage_seconds.items()}
             result["stage_seconds"]["fetch_wait"] = round(jw.app.consumer.fetch_wait_seconds, 2)
             states = [
@@ -195,7 +196,8 @@ def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- driver
 def _child(
-    kind: str, args: argparse.Namespace, events: int, extra: list[str], out: Path | None = None
+    kind: str, args: argparse.Namespace, events: int, extra: list[str], out: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     cmd = [
         sys.executable, __file__, f"_{kind}", "--bootstrap", args.bootstrap,
@@ -204,11 +206,13 @@ def _child(
     ]  # fmt: skip
     if out is not None:
         cmd += ["--out", str(out)]
-    return _run_json(cmd, out)
+    return _run_json(cmd, out, env)
 
 
-def _run_json(cmd: list[str], out: Path | None = None) -> dict[str, Any]:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def _run_json(
+    cmd: list[str], out: Path | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if out is not None and out.exists():
         return dict(json.loads(out.read_text()))
     for line in reversed(proc.stdout.splitlines()):
@@ -226,6 +230,10 @@ def main() -> None:
     ap.add_argument("--clickhouse", default="", help="clickhouse:// URL (default: chdb)")
     ap.add_argument("--quix-python", default=str(ROOT / ".quixvenv/bin/python"))
     ap.add_argument("--profile", default="", help="directory for a py-spy profile of journey")
+    ap.add_argument(
+        "--profile-gil", action="store_true",
+        help="profile only the thread holding the GIL (what bounds a GIL-bound worker)",
+    )  # fmt: skip
     ap.add_argument("--only", default="", help="comma list of contenders to run")
     ap.add_argument(
         "--no-metrics", action="store_true", help="journey with its metrics calls as no-ops"
@@ -240,6 +248,12 @@ def main() -> None:
     ap.add_argument(
         "--repeat", type=int, default=1,
         help="rounds of every contender, interleaved (prints medians): this machine is shared",
+    )  # fmt: skip
+    ap.add_argument(
+        "--variant", action="append", default=[], metavar="LABEL:ENV=VALUE[,ENV=VALUE]",
+        help="also run journey with these environment settings as contender journey-LABEL, "
+        "interleaved with the others (an A/B on the same data and machine), e.g. "
+        "--variant asyncio:JOURNEY_WORKER__EVENT_LOOP=asyncio",
     )  # fmt: skip
     ap.add_argument("--bootstrap", help=argparse.SUPPRESS)
     ap.add_argument("--prefix", default="bench.", help=argparse.SUPPRESS)
@@ -278,35 +292,39 @@ def main() -> None:
                 flush=True,
             )
             rounds: list[dict[str, dict[str, Any]]] = []
+            variants = dict(_parse_variant(v) for v in args.variant)
             order = [c for c in ("baseline", "journey", "quix") if c in only]
+            order[1:1] = [f"journey-{label}" for label in variants]
             for n in range(args.repeat):
                 if args.repeat > 1:
                     print(f"-- round {n + 1} of {args.repeat}", flush=True)
                 results: dict[str, dict[str, Any]] = {}
                 # rotate the order each round, so drift on a shared machine hits all alike
                 for name in order[n % len(order) :] + order[: n % len(order)]:
-                    result = _contender(name, args, broker, s, sent, tmp / f"r{n}")
+                    env = variants.get(name.removeprefix("journey-"), {})
+                    result = _contender(name, args, broker, s, sent, tmp / f"r{n}", env)
                     if result is not None:
                         results[name] = result
                         _report(name, result)
                 _ratios(results)
                 rounds.append(results)
             if args.repeat > 1:
-                _medians(rounds)
+                _medians(rounds, tuple(f"journey-{label}" for label in variants))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _contender(
-    name: str, args: argparse.Namespace, broker: Any, s: Any, sent: int, tmp: Path
+    name: str, args: argparse.Namespace, broker: Any, s: Any, sent: int, tmp: Path,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Run one contender in its own process over the whole generated topic set."""
     from streams.kafka.topics import input_topics
 
     if name == "baseline":
         return _child("baseline", args, sent, [])
-    if name == "journey":
-        extra = ["--data", str(tmp / "journey")]
+    if name == "journey" or name.startswith("journey-"):
+        extra = ["--data", str(tmp / name)]
         if args.no_metrics:
             extra += ["--no-metrics"]
         if args.ablate:
@@ -317,10 +335,10 @@ def _contender(
             extra += ["--clickhouse", args.clickhouse]
         cpu0 = _cpu_seconds(broker.process.pid)
         if args.profile:
-            result = _profiled(args, sent, extra)
+            result = _profiled(args, sent, extra, env, name)
         else:
             tmp.mkdir(parents=True, exist_ok=True)
-            result = _child("journey", args, sent, extra, tmp / "j.json")
+            result = _child("journey", args, sent, extra, tmp / f"{name}.json", env)
         # the broker shares the machine: its CPU over the whole journey run (start-up and
         # shutdown included) says how much of the 2 cores the worker had
         result["broker_cpu_s"] = round(_cpu_seconds(broker.process.pid) - cpu0, 1)
@@ -335,12 +353,20 @@ def _contender(
     )  # fmt: skip
 
 
-def _medians(rounds: list[dict[str, dict[str, Any]]]) -> None:
+def _parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    label, _, assignments = text.partition(":")
+    env = dict(a.split("=", 1) for a in assignments.split(",") if a)
+    if not label or not env:
+        raise SystemExit(f"--variant {text!r}: expected LABEL:ENV=VALUE[,ENV=VALUE]")
+    return label, env
+
+
+def _medians(rounds: list[dict[str, dict[str, Any]]], variants: tuple[str, ...] = ()) -> None:
     """Median events/s per contender and median of the per-round ratios."""
     from statistics import median
 
     print(f"== medians of {len(rounds)} rounds")
-    for name in ("baseline", "journey", "quix"):
+    for name in ("baseline", "journey", *variants, "quix"):
         rates = [r[name]["rate"] for r in rounds if name in r]
         if rates:
             runs = ", ".join(f"{x:,.0f}" for x in rates)
@@ -351,23 +377,33 @@ def _medians(rounds: list[dict[str, dict[str, Any]]]) -> None:
         if ratios:
             each = ", ".join(f"{x:.2f}" for x in ratios)
             print(f"  journey / {ref}: {median(ratios):.2f}x  (rounds: {each})")
+    for name in variants:
+        both = [r for r in rounds if "journey" in r and name in r]
+        ratios = [r[name]["rate"] / r["journey"]["rate"] for r in both]
+        if ratios:
+            each = ", ".join(f"{x:.2f}" for x in ratios)
+            print(f"  {name} / journey: {median(ratios):.2f}x  (rounds: {each})")
 
 
-def _profiled(args: argparse.Namespace, events: int, extra: list[str]) -> dict[str, Any]:
+def _profiled(
+    args: argparse.Namespace, events: int, extra: list[str], env: dict[str, str] | None,
+    name: str,
+) -> dict[str, Any]:
     out = Path(args.profile)
     out.mkdir(parents=True, exist_ok=True)
-    raw = out / "journey.pyspy.txt"
+    raw = out / f"{name}.pyspy.txt"
     # py-spy installs next to the interpreter (a venv's bin/), which may not be on PATH
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     cmd = [
         # --nonblocking: sample without pausing the worker (a paused worker runs ~2x slower
         # and starves its fetches, which distorts the profile)
-        spy, "record", "--nonblocking", "--format", "raw", "--rate", "200", "-o", str(raw), "--",
+        spy, "record", "--nonblocking", "--format", "raw", "--rate", "200", "-o", str(raw),
+        *(["--gil"] if args.profile_gil else []), "--",
         sys.executable, __file__, "_journey", "--bootstrap", args.bootstrap,
         "--prefix", args.prefix, "--partitions", str(args.partitions),
-        "--events", str(events), *extra, "--out", str(out / "journey.json"),
+        "--events", str(events), *extra, "--out", str(out / f"{name}.json"),
     ]  # fmt: skip
-    result = _run_json(cmd, out / "journey.json")
+    result = _run_json(cmd, out / f"{name}.json", env)
     _top_frames(raw)
     return result
 
@@ -397,7 +433,7 @@ def _cpu_seconds(pid: int) -> float:
 def _report(name: str, r: dict[str, Any]) -> None:
     for key, value in sorted(r.get("counters", {}).items()):
         print(f"    {key}: {value:,.0f}")
-    shown = ("stage_seconds", "cpu_cores", "loop_busy", "broker_cpu_s", "mean_recent")
+    shown = ("stage_seconds", "cpu_cores", "loop_busy", "broker_cpu_s", "mean_recent", "event_loop")
     for key in (*shown, "watermark_lag_h"):
         if key in r:
             print(f"    {key}: {r[key]}")

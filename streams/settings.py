@@ -186,6 +186,11 @@ class WorkerSettings(BaseModel):
         "worker process (CPython's default is 700, costly on this allocation-heavy, cycle-free "
         "hot path); 0 leaves Python's setting alone",
     )
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto",
+        description="the worker's asyncio event loops (its own and the Kafka consumer "
+        "thread's): uvloop where installed (auto), or always the standard library's",
+    )
 
 
 class Settings(BaseSettings):

@@ -2,8 +2,12 @@
 
 Format: one version byte, then the state's slots as a JSON array in ``state.FIELDS`` order
 (no key names, no whitespace, dict keys sorted so equal states give equal bytes). JSON keeps
-it standard-library only, readable in a debugger and safe to load (unlike pickle/marshal of
-untrusted bytes); positional arrays keep it small.
+it readable in a debugger and safe to load (unlike pickle/marshal of untrusted bytes);
+positional arrays keep it small. orjson writes it: every changed customer is encoded at every
+checkpoint, and the standard library's encoder took ~7 % of the worker's time; orjson writes
+the same bytes in about half that (the standard library remains the fallback for integers
+wider than 64 bits, which orjson refuses). The standard library reads it: orjson would turn
+such integers into floats, and reading is only a restart's cost.
 Dedup ids older than the watermark are dropped on encode: an event that old is too late anyway.
 
 Migrations: ``decode`` upgrades older versions step by step (``MIGRATIONS[v]`` turns a
@@ -17,18 +21,30 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from streams.engine.state import FIELDS, CustomerState
 
 STATE_VERSION = 2
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
-_loads = json.loads
+_json_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
+_loads = json.loads  # exact for any integer (orjson reads > 64-bit ones as floats)
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+
+
+def _dumps(value: Any) -> bytes:
+    """Compact JSON with sorted keys: orjson, or the standard library where orjson refuses
+    (integers beyond 64 bits); both give the same bytes for what orjson accepts."""
+    try:
+        return orjson.dumps(value, option=_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return _json_dumps(value).encode()
 
 
 def encode(st: CustomerState, watermark: int | None = None) -> bytes:
     """Serialise ``st``; with ``watermark``, first drop dedup ids older than it."""
     if watermark is not None and st.seen:
         st.seen = {k: v for k, v in st.seen.items() if v >= watermark}
-    return bytes((STATE_VERSION,)) + _dumps([getattr(st, f) for f in FIELDS]).encode()
+    return bytes((STATE_VERSION,)) + _dumps([getattr(st, f) for f in FIELDS])
 
 
 def _v1_to_v2(values: list[Any]) -> list[Any]:
@@ -68,7 +84,7 @@ def decode(data: bytes) -> CustomerState:
 
 def encode_meta(max_seen: int, watermark: int) -> bytes:
     """Partition-level state (event-time high-water mark and watermark)."""
-    return bytes((STATE_VERSION,)) + _dumps([max_seen, watermark]).encode()
+    return bytes((STATE_VERSION,)) + _dumps([max_seen, watermark])
 
 
 def decode_meta(data: bytes) -> tuple[int, int]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import faust
 
@@ -41,6 +43,36 @@ def tune_gc(threshold: int) -> None:
         gc.set_threshold(threshold, max(gen1, 20), max(gen2, 100))
 
 
+@contextmanager
+def event_loop_policy(kind: str) -> Iterator[str]:
+    """Run the block with uvloop's event loops when ``kind`` asks for them; yields the kind used.
+
+    Why: the worker is bound by one interpreter's CPU, and every fetch, write and timer goes
+    through the loop's callbacks; uvloop runs them in C. Faust supports it (``faust -L
+    uvloop``); the policy covers the consumer thread's loop too. The previous policy is put
+    back afterwards: callers (the demo, tests) may run other asyncio code in the process.
+    """
+    if kind == "asyncio":
+        yield "asyncio"
+        return
+    try:
+        import uvloop
+    except ImportError:
+        if kind == "uvloop":
+            raise RuntimeError(
+                "worker.event_loop = uvloop but uvloop is not installed: "
+                "pip install uvloop, or set JOURNEY_WORKER__EVENT_LOOP=asyncio (or auto)"
+            ) from None
+        yield "asyncio"
+        return
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        yield "uvloop"
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
+
 def run_worker(
     settings: Settings,
     *,
@@ -55,16 +87,19 @@ def run_worker(
     tune_gc(settings.worker.gc_threshold)
     own_store = store is None
     store = store if store is not None else prepare_store(settings)
-    jw = JourneyWorker(settings, store)
-    jw.metrics.serve(settings.worker.metrics_port, settings.worker.metrics_host)
-    if setup is not None:
-        setup(jw)
-    worker = faust.Worker(jw.app, loglevel=loglevel, quiet=True)
     try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        if exc.code not in (0, None):
-            raise
+        with event_loop_policy(settings.worker.event_loop) as kind:
+            log.info("event loop: %s", kind)
+            jw = JourneyWorker(settings, store)
+            jw.metrics.serve(settings.worker.metrics_port, settings.worker.metrics_host)
+            if setup is not None:
+                setup(jw)
+            worker = faust.Worker(jw.app, loglevel=loglevel, quiet=True)
+            try:
+                worker.execute_from_commandline()
+            except SystemExit as exc:
+                if exc.code not in (0, None):
+                    raise
     finally:
         if own_store:
             store.close()
