@@ -78,7 +78,9 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
     def setup(jw: Any) -> None:
         if args.no_metrics:
             jw.metrics = _NoMetrics()
-        _ablate(jw, set(filter(None, args.ablate.split(","))))
+        # --ablate, or BENCH_ABLATE for a --variant (an A/B of a stage in one run)
+        ablate = f"{args.ablate},{os.environ.get('BENCH_ABLATE', '')}"
+        _ablate(jw, set(filter(None, ablate.split(","))))
 
         @jw.app.task
         async def watch() -> None:
@@ -88,8 +90,12 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
                 if cpu0 is None and jw.first_batch_at is not None:
                     cpu0, loop0 = time.process_time(), time.thread_time()
                 await asyncio.sleep(0.01)
+            applied = time.perf_counter()
             await jw.flush()
             done = time.perf_counter()
+            # from the last event applied to everything stored and acknowledged: the final
+            # write and checkpoint, which nothing overlaps at the end of a finite run
+            result["tail_s"] = round(done - applied, 2)
             result.update(events=jw.events_processed, seconds=done - jw.first_batch_at)
             # CPU of every thread of the process (the engine's loop, ClickHouse's inserts,
             # librdkafka) over the same interval: above 1.0 cores means work off the loop.
@@ -125,14 +131,28 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
 def _ablate(jw: Any, parts: set[str]) -> None:
     """``--ablate``: skip stages to see what each one costs (never for reported figures).
 
-    sink: rows are built and batched but not inserted; changelog: states are encoded but
-    not written to the Table; derived: derived records are encoded but not published.
+    sink: rows are built and batched but not inserted; insert: rows also become Arrow columns
+    as for an insert, but ClickHouse never sees them (sink minus insert = ClickHouse's own
+    cost); changelog: states are encoded but not written to the Table; derived: derived
+    records are encoded but not published.
     """
-    unknown = parts - {"sink", "changelog", "derived"}
+    unknown = parts - {"sink", "insert", "changelog", "derived"}
     if unknown:
         raise SystemExit(f"--ablate: unknown stage(s) {sorted(unknown)}")
     if "sink" in parts:
         jw.batcher.write = lambda batch, stop=None: sum(len(r) for r in batch.values())
+    if "insert" in parts:
+        import pyarrow as pa
+
+        def convert(batch: Any, stop: Any = None) -> int:
+            for table, rows in batch.items():
+                if rows:
+                    _, data = jw.batcher._columns_of(table, rows)
+                    for column in data:
+                        pa.array(column)
+            return sum(len(r) for r in batch.values())
+
+        jw.batcher.write = convert
     if "changelog" in parts:  # states are still encoded when the checkpoint is cut
         jw._persist = lambda states: None
     if "derived" in parts:  # records are still encoded when they are emitted
@@ -433,7 +453,10 @@ def _cpu_seconds(pid: int) -> float:
 def _report(name: str, r: dict[str, Any]) -> None:
     for key, value in sorted(r.get("counters", {}).items()):
         print(f"    {key}: {value:,.0f}")
-    shown = ("stage_seconds", "cpu_cores", "loop_busy", "broker_cpu_s", "mean_recent", "event_loop")
+    shown = (
+        "stage_seconds", "cpu_cores", "loop_busy", "tail_s", "broker_cpu_s", "mean_recent",
+        "event_loop",
+    )  # fmt: skip
     for key in (*shown, "watermark_lag_h"):
         if key in r:
             print(f"    {key}: {r[key]}")
