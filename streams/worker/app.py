@@ -538,7 +538,9 @@ class JourneyWorker:
         if self._last_write is not None and not self._last_write.done():
             t0 = time.perf_counter()
             await self._last_write
-            self.stage_seconds["write_wait"] += time.perf_counter() - t0
+            waited = time.perf_counter() - t0
+            self.stage_seconds["write_wait"] += waited
+            self.processor.stalled(waited)  # not fetching meanwhile: no topic fell silent
         self._start_write()
 
     async def _await_commit(self) -> None:
@@ -558,7 +560,9 @@ class JourneyWorker:
         """
         t0 = time.perf_counter()
         await self._await_commit()
-        self.stage_seconds["checkpoint_wait"] += time.perf_counter() - t0
+        waited = time.perf_counter() - t0
+        self.stage_seconds["checkpoint_wait"] += waited
+        self.processor.stalled(waited)  # not fetching meanwhile: no topic fell silent
         pending, self._pending = self._pending, {}
         self._take_snapshots()
         rows = self._start_write()

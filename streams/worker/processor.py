@@ -112,6 +112,17 @@ class InputClock:
         """Records of ``topic`` (this partition) still on the broker, None if unknown."""
         self.backlog[topic] = backlog
 
+    def stalled(self, seconds: float) -> None:
+        """The worker stopped consuming for ``seconds`` (its own back-pressure): not silence.
+
+        Idleness is wall time since a topic's last record, but time the worker spent blocked
+        (ClickHouse down, a slow checkpoint) says nothing about the topics: without this, a
+        30 s outage made every caught-up topic idle, so the first records fetched after it
+        ran the watermark ahead of a topic still being fetched (false too-late events).
+        """
+        for topic in self.last_seen:
+            self.last_seen[topic] += seconds
+
     def holds(self, topic: str, now: float) -> bool:
         backlog = self.backlog.get(topic)
         if backlog is not None and backlog > 0:
@@ -169,6 +180,11 @@ class Processor:
         """Tell the partition's clock how many records of ``topic`` are still to come."""
         self.engine(partition)
         self.clocks[partition].set_backlog(topic, backlog)
+
+    def stalled(self, seconds: float) -> None:
+        """Consumption stopped for ``seconds``: every partition's topics were not silent."""
+        for clock in self.clocks.values():
+            clock.stalled(seconds)
 
     def watermark_for(self, partition: int) -> int | None:
         """The watermark the partition's input allows now (None until it has input)."""

@@ -119,3 +119,27 @@ def test_input_clock_observe_keeps_the_highest_time_per_topic() -> None:
     assert c.input_time() == 45
     clock.now += 10
     assert c.input_time() == 50  # both idle: caught up, the highest time seen overall
+
+
+def test_time_the_worker_spent_blocked_does_not_make_topics_idle() -> None:
+    # A 30 s ClickHouse outage blocks consumption: every topic is silent meanwhile, but
+    # not idle. Counted as silence, the first logins fetched after it would run the watermark
+    # past transactions still on their way (false too-late events).
+    clock = Clock()
+    p = _processor(clock, allowed_lateness_s=0)
+    p.process(_records([opened("c1", T0), login("c1", T0 + day(5)), tx("c1", T0 + day(1))]))
+    clock.now += 1
+    assert p.watermark_for(0) is None  # complaint and closure still hold it (not idle yet)
+    clock.now += 30
+    p.stalled(30)  # the worker waited for its writes for those 30 s
+    assert p.watermark_for(0) is None  # still 1 s of silence, not 31
+    clock.now += 5
+    assert p.watermark_for(0) == T0 + day(5)  # 6 s of consuming without records: caught up
+    # a stall is a shift, not a reset: a topic idle before it stays idle after it
+    c = InputClock(["a", "b"], idle_s=5.0, clock=clock)
+    c.observe("a", 50)
+    clock.now += 10
+    c.observe("b", 60)
+    clock.now += 30
+    c.stalled(30)
+    assert c.input_time() == 60  # "a" was silent 10 s before the stall: still idle
