@@ -84,6 +84,9 @@ class InputClock:
     * a topic whose backlog is unknown (not fetched yet) holds until it has been silent for
       ``idle_s``.
 
+    Silence is wall time while the worker consumes: time it spends blocked on its own
+    back-pressure (ClickHouse down, a slow checkpoint) is taken out (:meth:`stalled`).
+
     When no topic holds, the partition is caught up and the watermark is the highest event
     time seen overall, minus the lateness.
     """
