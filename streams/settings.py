@@ -183,8 +183,8 @@ class WorkerSettings(BaseModel):
         50_000,
         ge=0,
         description="allocations between two young-generation garbage collections of the "
-        "worker process (CPython's default is 700, costly on this allocation-heavy, cycle-free "
-        "hot path); 0 leaves Python's setting alone",
+        "worker process (CPython's default is 700, costly on this allocation-heavy hot path "
+        "with few reference cycles); 0 leaves Python's setting alone",
     )
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         "auto",

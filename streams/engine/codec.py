@@ -33,7 +33,8 @@ _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 def _dumps(value: Any) -> bytes:
     """Compact JSON with sorted keys: orjson, or the standard library where orjson refuses
-    (integers beyond 64 bits); both give the same bytes for what orjson accepts."""
+    (integers beyond 64 bits). Both give the same bytes for what a state holds (integers,
+    strings, None, lists, string-keyed dicts; no floats, which they would spell differently)."""
     try:
         return orjson.dumps(value, option=_SORT_KEYS)
     except orjson.JSONEncodeError:
