@@ -132,28 +132,14 @@ def run_journey(args: argparse.Namespace) -> dict[str, Any]:
 def _ablate(jw: Any, parts: set[str]) -> None:
     """``--ablate``: skip stages to see what each one costs (never for reported figures).
 
-    sink: rows are built and batched but not inserted; insert: rows also become Arrow columns
-    as for an insert, but ClickHouse never sees them (sink minus insert = ClickHouse's own
-    cost); changelog: states are encoded but not written to the Table; derived: derived
-    records are encoded but not published.
+    sink: rows are built and batched but not inserted; changelog: states are encoded but
+    not written to the Table; derived: derived records are encoded but not published.
     """
-    unknown = parts - {"sink", "insert", "changelog", "derived"}
+    unknown = parts - {"sink", "changelog", "derived"}
     if unknown:
         raise SystemExit(f"--ablate: unknown stage(s) {sorted(unknown)}")
     if "sink" in parts:
         jw.batcher.write = lambda batch, stop=None: sum(len(r) for r in batch.values())
-    if "insert" in parts:
-        import pyarrow as pa
-
-        def convert(batch: Any, stop: Any = None) -> int:
-            for table, rows in batch.items():
-                if rows:
-                    _, data = jw.batcher._columns_of(table, rows)
-                    for column in data:
-                        pa.array(column)
-            return sum(len(r) for r in batch.values())
-
-        jw.batcher.write = convert
     if "changelog" in parts:  # states are still encoded when the checkpoint is cut
         jw._persist = lambda states: None
     if "derived" in parts:  # records are still encoded when they are emitted
