@@ -171,10 +171,10 @@ class Metrics:
     def consumed(self, event_type: str, n: int = 1) -> None:
         self.events_consumed.labels(event_type).inc(n)
 
-    def processed(self, events: Iterable[tuple[int, str, Mapping[str, Any]]]) -> None:
-        """Count applied events (``Result.events``: (partition, event type, event))."""
+    def processed(self, events: Iterable[tuple[int, str, Mapping[str, Any], Any]]) -> None:
+        """Count applied events (``Result.events``: (partition, event type, event, record))."""
         counts: dict[str, int] = {}
-        for _, event_type, _ in events:
+        for _, event_type, _, _ in events:
             counts[event_type] = counts.get(event_type, 0) + 1
         for event_type, n in counts.items():
             self.events_processed.labels(event_type).inc(n)

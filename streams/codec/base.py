@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from fastavro import schemaless_reader
 
 from streams.codec.compiled import CompiledReader
+from streams.codec.schemas import SchemaSet
 
 DecodeReason = Literal[
     "malformed",  # header recognised but the body does not decode with the writer schema
@@ -43,6 +44,9 @@ class EncodeError(ValueError):
 class Codec(Protocol):
     """Turns ``(event_type, record)`` into message-value bytes and back."""
 
+    #: The schemas it reads and writes: records decode into each type's current schema.
+    schemas: SchemaSet
+
     def encode(self, event_type: str, record: dict[str, Any]) -> bytes:
         """Serialize one record of ``event_type`` with its current schema."""
         ...
@@ -51,6 +55,14 @@ class Codec(Protocol):
         """Return ``(event_type, record)``; raise :class:`DecodeError` and nothing else.
 
         ``topic``, when given, must be the topic of ``data``'s event type (else ``wrong_topic``).
+        """
+        ...
+
+    def current_body(self, data: bytes) -> bytes | None:
+        """The Avro body of ``data`` when its writer schema is its type's current one, else None.
+
+        For bytes :meth:`decode` accepted: such a body encodes exactly the record ``decode``
+        returned, so a sink may forward it instead of encoding the record again.
         """
         ...
 

@@ -106,6 +106,11 @@ class RegistryCodec:
             data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types, fast
         )
 
+    def current_body(self, data: bytes) -> bytes | None:
+        """The body after the header, if the schema id is (known to be) the current schema."""
+        entry = self._readers.get(int.from_bytes(data[1:HEADER_LEN], "big"))
+        return data[HEADER_LEN:] if entry is not None and entry[2] is None else None
+
     def _resolve(self, schema_id: int) -> tuple[str, Any, Any, CompiledReader | None]:
         """Fetch writer schema ``schema_id`` once and decide which event type it belongs to."""
         from confluent_kafka.schema_registry.error import SchemaRegistryError

@@ -87,6 +87,11 @@ class SingleObjectCodec:
             data, HEADER_LEN, event_type, writer, reader, topic, self._topic_types, fast
         )
 
+    def current_body(self, data: bytes) -> bytes | None:
+        """The body after the header, if the fingerprint is the current schema of its type."""
+        entry = self._readers.get(data[2:HEADER_LEN])
+        return data[HEADER_LEN:] if entry is not None and entry[2] is None else None
+
 
 def _describe_foreign(data: bytes) -> str:
     """Best guess of what non-single-object bytes are, to make the dead-letter reason useful."""

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+from streams.sink.avro_rows import AvroBatch, AvroEventRows
 from streams.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class TupleRows:
         return len(self.rows)
 
 
-Batch = dict[str, "list[Mapping[str, Any]] | TupleRows"]
+Batch = dict[str, "list[Mapping[str, Any]] | TupleRows | AvroBatch"]
 
 
 class Batcher:
@@ -58,6 +60,7 @@ class Batcher:
         self._pending = 0
         self._since = clock()
         self._columns: dict[str, list[str]] = {}
+        self._encoded: dict[str, AvroEventRows] = {}
         #: Totals for metrics and the CLI.
         self.rows_written = 0
         self.retries = 0
@@ -84,14 +87,27 @@ class Batcher:
         buffered.rows.extend(rows)
         self._pending += len(rows)
 
+    def encoded(self, table: str, rows: AvroEventRows) -> None:
+        """Buffer ``table``'s rows in ``rows``, already encoded (the caller adds to it).
+
+        Only for a store that takes Avro inserts (``"Avro" in store.insert_formats``).
+        """
+        if "Avro" not in self.store.insert_formats:
+            raise StoreError(f"{self.store!r} takes no Avro inserts: buffer {table} as columns")
+        self._encoded[table] = rows
+
     @property
     def pending(self) -> int:
-        return self._pending
+        n = self._pending
+        for rows in self._encoded.values():
+            n += len(rows)
+        return n
 
     def due(self) -> bool:
         """True when the buffer is full or its oldest row waited long enough."""
-        return self._pending >= self.max_rows or (
-            self._pending > 0 and self._clock() - self._since >= self.max_seconds
+        pending = self.pending
+        return pending >= self.max_rows or (
+            pending > 0 and self._clock() - self._since >= self.max_seconds
         )
 
     def _table_columns(self, table: str) -> list[str]:
@@ -121,9 +137,42 @@ class Batcher:
         columns = [c for c in wanted if c in rows[0]]
         return columns, [[row.get(c) for row in rows] for c in columns]
 
+    def _retrying(self, table: str, stop: Callable[[], bool], insert: Callable[[], None]) -> None:
+        attempt = 0
+        while True:
+            try:
+                insert()
+                return
+            except StoreError as exc:
+                if not exc.retryable or stop():
+                    raise
+                delay = self.retry_backoff[min(attempt, len(self.retry_backoff) - 1)]
+                attempt += 1
+                self.retries += 1
+                log.warning(
+                    "ClickHouse insert into %s failed (%s); retry %d in %.1fs",
+                    table, exc, attempt, delay,
+                )  # fmt: skip
+                self._sleep(delay)
+
+    def _insert(self, table: str, rows: list[Mapping[str, Any]] | TupleRows) -> None:
+        # Inside the retry: learning a table's columns is a query too.
+        columns, data = self._columns_of(table, rows)
+        self.store.insert(table, columns, data)
+
+    def _insert_avro(self, table: str, columns: Sequence[str], payload: bytes, n: int) -> None:
+        # Fields the table lacks are left out of the columns: ClickHouse skips them, as the
+        # column path drops them.
+        known = set(self._table_columns(table))
+        self.store.insert_formatted(table, [c for c in columns if c in known], "Avro", payload, n)
+
     def take(self) -> Batch:
         """Detach the buffered rows (call from the thread that adds rows)."""
+        rows: Batch
         rows, self._rows = self._rows, {}
+        for table, encoded in self._encoded.items():
+            if len(encoded):
+                rows[table] = encoded.take()
         self._pending = 0
         self._since = self._clock()
         return rows
@@ -142,26 +191,16 @@ class Batcher:
         """
         written = 0
         for table, rows in batch.items():
+            if isinstance(rows, AvroBatch):
+                for _, columns, payload, n in rows.containers():
+                    insert = partial(self._insert_avro, table, columns, payload, n)
+                    self._retrying(table, stop, insert)
+                    written += n
+                continue
             if not rows:
                 continue
-            attempt = 0
-            while True:
-                try:
-                    # Inside the retry: learning a table's columns is a query too.
-                    columns, data = self._columns_of(table, rows)
-                    self.store.insert(table, columns, data)
-                    break
-                except StoreError as exc:
-                    if not exc.retryable or stop():
-                        raise
-                    delay = self.retry_backoff[min(attempt, len(self.retry_backoff) - 1)]
-                    attempt += 1
-                    self.retries += 1
-                    log.warning(
-                        "ClickHouse insert into %s failed (%s); retry %d in %.1fs",
-                        table, exc, attempt, delay,
-                    )  # fmt: skip
-                    self._sleep(delay)
+
+            self._retrying(table, stop, partial(self._insert, table, rows))
             written += len(rows)
         self.rows_written += written
         if written:

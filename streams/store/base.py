@@ -74,6 +74,8 @@ class Store(abc.ABC):
 
     #: URL scheme this backend answers to.
     scheme: str = ""
+    #: ClickHouse input formats :meth:`insert_formatted` takes (none unless a backend says so).
+    insert_formats: frozenset[str] = frozenset()
 
     def __init__(self, database: str) -> None:
         self.database = database
@@ -97,6 +99,16 @@ class Store(abc.ABC):
         rendered into SQL text.  All columns must have the same length.  A ``DateTime`` column
         takes aware datetimes or int epoch seconds (the sink's hot path), not a mix of both.
         """
+
+    def insert_formatted(
+        self, table: str, columns: Sequence[str], fmt: str, payload: bytes, rows: int
+    ) -> int:
+        """Insert ``rows`` rows already encoded in ClickHouse input format ``fmt``; return rows.
+
+        ClickHouse parses them itself (no Python value per cell). Only for a format in
+        :attr:`insert_formats`; columns of ``table`` not listed get their defaults.
+        """
+        raise StoreError(f"{type(self).__name__} takes no {fmt} inserts", retryable=False)
 
     @abc.abstractmethod
     def ping(self) -> None:

@@ -42,6 +42,7 @@ from streams.kafka.clients import aiokafka_kwargs, producer_config
 from streams.kafka.topics import derived_topics, input_topics
 from streams.metrics import Metrics
 from streams.settings import Settings
+from streams.sink.avro_rows import AvroEventRows
 from streams.sink.batcher import Batcher
 from streams.sink.rows import EVENT_COLUMNS, event_values, output_rows
 from streams.store.base import Store
@@ -175,13 +176,19 @@ class JourneyWorker:
             key_type=bytes,
             value_type=bytes,
         )
+        codec = codec_from_settings(settings)
         self.processor = Processor(
-            codec_from_settings(settings),
+            codec,
             settings.engine,
             {topic: event_type for event_type, topic in self.inputs.items()},
             idle_s=w.idle_topic_s,
         )
         self.batcher = Batcher(store, max_rows=w.sink_batch_rows, max_seconds=w.sink_batch_seconds)
+        #: Raw-event rows as Avro from the delivered bytes, where the store takes them.
+        self._event_rows: AvroEventRows | None = None
+        if w.sink_avro_events and "Avro" in store.insert_formats:
+            self._event_rows = AvroEventRows(codec, codec.schemas)
+            self.batcher.encoded("events", self._event_rows)
         self.metrics.watch_batcher(self.batcher)
         self.metrics.watch_app(self.app)
         self._loaded: set[int] = set()
@@ -409,15 +416,25 @@ class JourneyWorker:
         for rejected in result.rejected:
             await self._reject(rejected)
         await self._route(result.outputs, result.sources)
-        rows = []
         engines = self.processor.engines
-        for partition, event_type, ev in result.events:
-            st = engines[partition].state_of(ev["customer_id"])
-            if st is None:
-                rows.append(event_values(event_type, ev, None, None))
-            else:
-                rows.append(event_values(event_type, ev, st.opened_at, st.open_channel))
-        self.batcher.add_tuples("events", EVENT_COLUMNS, rows)
+        if self._event_rows is not None:
+            add = self._event_rows.add
+            for partition, event_type, ev, record in result.events:
+                st = engines[partition].state_of(ev["customer_id"])
+                value = None if record is None else record.value
+                if st is None:
+                    add(event_type, ev, value, None, None)
+                else:
+                    add(event_type, ev, value, st.opened_at, st.open_channel)
+        else:
+            rows = []
+            for partition, event_type, ev, _ in result.events:
+                st = engines[partition].state_of(ev["customer_id"])
+                if st is None:
+                    rows.append(event_values(event_type, ev, None, None))
+                else:
+                    rows.append(event_values(event_type, ev, st.opened_at, st.open_channel))
+            self.batcher.add_tuples("events", EVENT_COLUMNS, rows)
         self.metrics.processed(result.events)
         for table, table_rows in output_rows(result.outputs).items():
             self.batcher.add(table, table_rows)

@@ -44,15 +44,19 @@ class Rejected:
 class Result:
     """What one batch produced: engine records, decoded events (for the raw table), rejects.
 
-    ``events`` are ``(partition, event_type, event)`` as the engines applied them (held
-    events once their customer's opening arrived; never duplicates, too-late events or
-    orphans): the rows of the raw-events table. ``sources`` maps each
+    ``events`` are ``(partition, event_type, event, record)`` as the engines applied them
+    (held events once their customer's opening arrived; never duplicates, too-late events or
+    orphans): the rows of the raw-events table. ``record`` is the Kafka record ``event`` was
+    decoded from in this batch, None for an event held since an earlier one (the engine keeps
+    a copy, not the bytes). ``sources`` maps each
     decoded event's id to its record, so a rejection by the engine (too late, duplicate) can
     forward the original bytes.
     """
 
     outputs: list[Output] = field(default_factory=list)
-    events: list[tuple[int, str, Mapping[str, Any]]] = field(default_factory=list)
+    events: list[tuple[int, str, Mapping[str, Any], KafkaRecord | None]] = field(
+        default_factory=list
+    )
     rejected: list[Rejected] = field(default_factory=list)
     sources: dict[str, KafkaRecord] = field(default_factory=dict)
 
@@ -219,6 +223,10 @@ class Processor:
         result = Result()
         by_partition: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
         sources = result.sources
+        # The record each event dict was decoded from, by the dict's identity: every dict of
+        # this batch stays alive until the end of this call (in ``by_partition``), and so do
+        # the engine's copies of held events, so no two of them share an id meanwhile.
+        origin: dict[int, KafkaRecord] = {}
         for record in records:
             decoded = self.decode(record)
             if isinstance(decoded, Rejected):
@@ -232,6 +240,7 @@ class Processor:
             batch.append(decoded)
             event = decoded[1]
             sources[event["event_id"]] = record
+            origin[id(event)] = record
             self.clocks[partition].observe(record.topic, event["occurred_at"])
         for partition, batch in by_partition.items():
             engine = self.engine(partition)
@@ -239,7 +248,9 @@ class Processor:
             wm = self.watermark_for(partition)
             if wm is not None and wm > engine.watermark:
                 result.outputs.extend(engine.advance(wm))
-            result.events.extend((partition, t, e) for t, e in engine.take_applied())
+            result.events.extend(
+                (partition, t, e, origin.get(id(e))) for t, e in engine.take_applied()
+            )
         return result
 
     def tick(self, partition: int, wall_watermark_ms: int | None = None) -> list[Output]:

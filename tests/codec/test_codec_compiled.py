@@ -13,32 +13,14 @@ from hypothesis import strategies as st
 from streams.codec import DecodeError, SingleObjectCodec, default_schemas
 from streams.codec.compiled import compile_reader, reader_source
 from streams.embedded.stack import simulated_events
+from streams.testing.avro import records
 
 SCHEMAS = default_schemas()
 EVENT_TYPES = sorted(SCHEMAS.current)
 
 
-def _strategy(schema: Any) -> st.SearchStrategy[Any]:
-    """Values valid for an Avro schema (the types journey schemas use)."""
-    if isinstance(schema, dict) and schema.get("type") == "enum":
-        return st.sampled_from(schema["symbols"])
-    if isinstance(schema, dict):
-        return _strategy(schema["type"])
-    if isinstance(schema, list):
-        return st.one_of(*(_strategy(b) for b in schema))
-    return {
-        "null": st.none(),
-        "boolean": st.booleans(),
-        "int": st.integers(-(2**31), 2**31 - 1),
-        "long": st.integers(-(2**63), 2**63 - 1),
-        "string": st.text(),
-        "bytes": st.binary(),
-    }[schema]
-
-
 def _records(event_type: str) -> st.SearchStrategy[dict[str, Any]]:
-    fields = SCHEMAS.current[event_type].source["fields"]
-    return st.fixed_dictionaries({f["name"]: _strategy(f["type"]) for f in fields})
+    return records(event_type, SCHEMAS)
 
 
 def _body(event_type: str, record: dict[str, Any]) -> bytes:

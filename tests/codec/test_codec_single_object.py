@@ -11,6 +11,7 @@ import pytest
 from streams.codec import DecodeError, EncodeError, SingleObjectCodec, codec_from_settings
 from streams.codec.evolution import sample_record
 from streams.codec.schemas import default_schemas, find_schemas_dir, load_schema_set
+from streams.embedded.stack import simulated_events
 from streams.settings import EVENT_TYPES, Settings, TopicSettings
 
 # --- CRC-64-AVRO written from the Avro specification's pseudo-code ("Schema Fingerprints") ---
@@ -192,6 +193,16 @@ def test_older_writer_from_history_is_resolved_into_current(tmp_path: Path) -> N
     event_type, decoded = SingleObjectCodec(schemas).decode(buf.getvalue())
     assert event_type == "login"
     assert decoded == {**record, "auth_method": None}
+    # its body is not the current schema's: a sink must encode the decoded record again
+    assert SingleObjectCodec(schemas).current_body(buf.getvalue()) is None
+
+
+def test_current_body_is_the_bytes_after_the_header_for_current_writers() -> None:
+    codec = SingleObjectCodec()
+    et, ev = next(iter(simulated_events(10, 15, 3)))
+    data = codec.encode(et, ev)
+    assert codec.current_body(data) == data[10:]
+    assert codec.current_body(b"\xc3\x01" + bytes(8) + data[10:]) is None  # unknown writer
 
 
 def test_codec_from_settings_default_is_single_object() -> None:

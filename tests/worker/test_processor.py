@@ -68,14 +68,35 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_applied() -> None:
         (8, "malformed"), (9, "not_avro"), (10, "malformed"), (11, "wrong_topic"),
         (7, "wrong_key"),
     ]  # fmt: skip
-    assert [(part, t, e["customer_id"]) for part, t, e in result.events] == [
-        (0, "account_opened", "c1"),
-        (0, "login", "c1"),
+    assert [(part, t, e["customer_id"], r) for part, t, e, r in result.events] == [
+        (0, "account_opened", "c1", good[0]),  # with the record each was decoded from
+        (0, "login", "c1", good[1]),
     ]
     # the original record of every decoded event, to forward its bytes if the engine rejects it
     pairs = zip(events, good, strict=True)
     assert result.sources == {ev["event_id"]: rec for (_, ev), rec in pairs}
     assert p.engine(0).state_of("c1") is not None
+
+
+def test_an_event_held_since_an_earlier_batch_comes_without_its_record() -> None:
+    """The engine keeps a held event's copy, not its bytes: the sink encodes it again."""
+    p = _processor(Clock())
+    early = _records([login("c1", T0 + day(1))])
+    assert p.process(early).events == []  # held until its customer's opening
+    [opening] = _records([opened("c1", T0)])
+    result = p.process([opening])
+    assert [(t, r) for _, t, _, r in result.events] == [
+        ("account_opened", opening),
+        ("login", None),
+    ]
+    # held and released within one batch: the applied event is the engine's copy, not the
+    # decoded dict, and no record is claimed for it either
+    p2 = _processor(Clock())
+    batch = _records([login("c2", T0 + day(1)), opened("c2", T0)])
+    assert [(t, r) for _, t, _, r in p2.process(batch).events] == [
+        ("account_opened", batch[1]),
+        ("login", None),
+    ]
 
 
 def test_watermark_waits_for_every_topic_that_still_holds_it() -> None:
