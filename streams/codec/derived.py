@@ -10,6 +10,9 @@ Type mapping: ``str`` string, ``int`` long, ``float`` double, ``bool`` boolean, 
 union with null (default null), ``tuple[str, ...]`` an array of strings, and
 ``tuple[tuple[str, int], ...]`` (risk reasons, logins by channel) an array of
 ``{name, value}`` records.
+
+Encoding is by a writer generated per schema (:mod:`streams.codec.compiled_writer`, about 3x
+faster than fastavro, which writes the same bytes and remains the reference and fallback).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
+from streams.codec.compiled_writer import CompiledWriter, compile_writer
 from streams.codec.schemas import schema_fingerprint
 from streams.codec.single_object import MAGIC
 from streams.engine.outputs import (
@@ -135,15 +139,20 @@ def _value(record: Output) -> dict[str, Any]:
 class DerivedCodec:
     """Encodes engine records for the derived topics (single-object Avro)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, compiled: bool = True) -> None:
         self._writers: dict[str, tuple[bytes, Any]] = {}
         self._readers: dict[bytes, Any] = {}
-        for kind in DERIVED:
+        #: record class -> (header, generated writer) (:mod:`streams.codec.compiled_writer`)
+        self._compiled: dict[type, tuple[bytes, CompiledWriter]] = {}
+        for kind, (cls, _) in DERIVED.items():
             schema = derived_schema(kind)
             header = MAGIC + schema_fingerprint(schema)
             parsed = parse_schema(schema)
             self._writers[kind] = (header, parsed)
             self._readers[header] = parsed
+            writer = compile_writer(schema) if compiled else None
+            if writer is not None:
+                self._compiled[cls] = (header, writer)
 
     @staticmethod
     def topic_key(record: Output) -> str | None:
@@ -152,6 +161,12 @@ class DerivedCodec:
         return None if entry is None else entry[1]
 
     def encode(self, record: Output) -> bytes:
+        """Single-object Avro: by the generated writer, else by fastavro (the same bytes)."""
+        compiled = self._compiled.get(type(record))
+        if compiled is not None:
+            out = bytearray(compiled[0])
+            compiled[1](record, out)
+            return bytes(out)
         header, schema = self._writers[record.kind]
         buf = BytesIO()
         buf.write(header)
