@@ -84,6 +84,7 @@ class PartitionEngine:
         "_dirty",
         "_due",
         "_folds",
+        "_held_new",
         "_hold",
         "_inactive_ms",
         "_lateness",
@@ -115,6 +116,7 @@ class PartitionEngine:
         self._snap_dirty: set[str] = set()
         self._out: list[Output] = []
         self._applied: list[tuple[str, Mapping[str, Any]]] = []
+        self._held_new: list[Mapping[str, Any]] = []
         self._stall_specs = stalls.specs(self.config)
         self._counts = JourneyCounts(self.config)
 
@@ -198,6 +200,7 @@ class PartitionEngine:
                 raise ValueError(f"unknown event type {event_type!r}")
             st.seen[eid] = t  # no version bump: held events are not (yet) part of the snapshot
             insort(st.held, [t, eid, event_type, dict(ev)])
+            self._held_new.append(ev)
             self._due.schedule(cid, st.held[0][0] + self._hold)
         self._dirty.add(cid)
         self._snap_dirty.add(cid)
@@ -494,6 +497,16 @@ class PartitionEngine:
         """
         applied, self._applied = self._applied, []
         return applied
+
+    def take_held(self) -> list[Mapping[str, Any]]:
+        """Input events held for their customer's opening since the last call (as given).
+
+        Each comes back later either applied (:meth:`take_applied`, as the engine's copy) or
+        as an :class:`~streams.engine.outputs.Orphan`; a shell that keeps something per input
+        event (its Kafka record, say) can keep it until then.
+        """
+        held, self._held_new = self._held_new, []
+        return held
 
     def __len__(self) -> int:
         return len(self._states)

@@ -47,8 +47,8 @@ class Result:
     ``events`` are ``(partition, event_type, event, record)`` as the engines applied them
     (held events once their customer's opening arrived; never duplicates, too-late events or
     orphans): the rows of the raw-events table. ``record`` is the Kafka record ``event`` was
-    decoded from in this batch, None for an event held since an earlier one (the engine keeps
-    a copy, not the bytes). ``sources`` maps each
+    decoded from (kept for events held for their opening until they are applied), None if
+    unknown (an event held before a restart). ``sources`` maps each
     decoded event's id to its record, so a rejection by the engine (too late, duplicate) can
     forward the original bytes.
     """
@@ -166,6 +166,9 @@ class Processor:
         self.topic_types = dict(topic_types)
         self.engines: dict[int, PartitionEngine] = {}
         self.clocks: dict[int, InputClock] = {}
+        #: Records of events the engines hold for their customer's opening, per partition, by
+        #: event id: an event applied in a later batch still comes with its record.
+        self._held: dict[int, dict[str, KafkaRecord]] = {}
         self._idle_s = idle_s
         self._clock = clock
         self._lateness_ms = config.allowed_lateness_s * 1000
@@ -182,6 +185,7 @@ class Processor:
         """Forget a partition (revoked in a rebalance); its state lives on in the table."""
         self.engines.pop(partition, None)
         self.clocks.pop(partition, None)
+        self._held.pop(partition, None)
 
     def set_backlog(self, partition: int, topic: str, backlog: int | None) -> None:
         """Tell the partition's clock how many records of ``topic`` are still to come."""
@@ -244,14 +248,37 @@ class Processor:
             self.clocks[partition].observe(record.topic, event["occurred_at"])
         for partition, batch in by_partition.items():
             engine = self.engine(partition)
-            result.outputs.extend(engine.process_many(batch))
+            outputs = engine.process_many(batch)
             wm = self.watermark_for(partition)
             if wm is not None and wm > engine.watermark:
-                result.outputs.extend(engine.advance(wm))
-            result.events.extend(
-                (partition, t, e, origin.get(id(e))) for t, e in engine.take_applied()
-            )
+                outputs.extend(engine.advance(wm))
+            result.outputs.extend(outputs)
+            held = engine.take_held()
+            kept = self._held.get(partition)
+            if held:
+                if kept is None:
+                    kept = self._held[partition] = {}
+                for ev in held:
+                    kept[ev["event_id"]] = origin[id(ev)]
+            if not kept:
+                result.events.extend(
+                    (partition, t, e, origin.get(id(e))) for t, e in engine.take_applied()
+                )
+                continue
+            for t, e in engine.take_applied():
+                record: KafkaRecord | None = origin.get(id(e))
+                if record is None:  # applied from the engine's copy of a held event
+                    record = kept.pop(e["event_id"], None)
+                result.events.append((partition, t, e, record))
+            self._forget_orphans(partition, outputs)
         return result
+
+    def _forget_orphans(self, partition: int, outputs: list[Output]) -> None:
+        kept = self._held.get(partition)
+        if kept:
+            for out in outputs:
+                if isinstance(out, Orphan):
+                    kept.pop(out.event_id, None)
 
     def tick(self, partition: int, wall_watermark_ms: int | None = None) -> list[Output]:
         """Re-derive a partition's watermark without new input (topics may have gone idle).
@@ -265,4 +292,6 @@ class Processor:
             wm = wall_watermark_ms if wm is None else max(wm, wall_watermark_ms)
         if wm is None or wm <= engine.watermark:
             return []
-        return engine.advance(wm)
+        outputs = engine.advance(wm)
+        self._forget_orphans(partition, outputs)
+        return outputs

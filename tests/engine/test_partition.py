@@ -56,6 +56,17 @@ def test_orphans_are_held_then_applied_when_the_opening_arrives(engine: Partitio
     assert kinds(engine.advance(T0 + day(10)), "orphan") == []
 
 
+def test_held_events_are_reported_once_as_given(engine: PartitionEngine) -> None:
+    early = [login("c", T0 + 1_000), tx("c", T0 + 2_000)]
+    run(engine, early)
+    assert [e is ev for e, (_, ev) in zip(engine.take_held(), early, strict=True)] == [True, True]
+    assert engine.take_held() == []
+    run(engine, [opened("c", T0), login("c", T0 + 3_000)])
+    assert engine.take_held() == []  # applied at once: not held
+    applied = [ev["event_id"] for _, ev in engine.take_applied()]
+    assert set(applied) >= {ev["event_id"] for _, ev in early}
+
+
 def test_orphans_are_reported_after_the_hold(engine: PartitionEngine) -> None:
     hold = engine.config.orphan_hold_s * 1000
     ev = login("x", T0)

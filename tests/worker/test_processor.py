@@ -78,8 +78,8 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_applied() -> None:
     assert p.engine(0).state_of("c1") is not None
 
 
-def test_an_event_held_since_an_earlier_batch_comes_without_its_record() -> None:
-    """The engine keeps a held event's copy, not its bytes: the sink encodes it again."""
+def test_an_event_held_for_its_opening_still_comes_with_its_record() -> None:
+    """The engine applies its copy of a held event: the processor kept the record meanwhile."""
     p = _processor(Clock())
     early = _records([login("c1", T0 + day(1))])
     assert p.process(early).events == []  # held until its customer's opening
@@ -87,16 +87,30 @@ def test_an_event_held_since_an_earlier_batch_comes_without_its_record() -> None
     result = p.process([opening])
     assert [(t, r) for _, t, _, r in result.events] == [
         ("account_opened", opening),
-        ("login", None),
+        ("login", early[0]),
     ]
-    # held and released within one batch: the applied event is the engine's copy, not the
-    # decoded dict, and no record is claimed for it either
-    p2 = _processor(Clock())
-    batch = _records([login("c2", T0 + day(1)), opened("c2", T0)])
-    assert [(t, r) for _, t, _, r in p2.process(batch).events] == [
+    assert p._held == {0: {}}  # forgotten once applied
+    # held and released within one batch
+    batch = _records([login("c2", T0 + day(1)), opened("c2", T0)], partition=1)
+    assert [(t, r) for _, t, _, r in p.process(batch).events] == [
         ("account_opened", batch[1]),
-        ("login", None),
+        ("login", batch[0]),
     ]
+
+
+def test_the_record_of_an_orphan_is_forgotten() -> None:
+    clock = Clock()
+    p = _processor(clock, allowed_lateness_s=0, orphan_hold_s=3600)
+    [held] = _records([login("c9", T0 + day(1))])
+    p.process([held])
+    assert set(p._held[0]) == {CODEC.decode(held.value)[1]["event_id"]}  # type: ignore[arg-type]
+    p.process(_records([opened("c1", T0 + day(2))]))  # the watermark passes the hold
+    clock.now += 6
+    outputs = p.tick(0)
+    assert [type(o).__name__ for o in outputs if type(o).__name__ == "Orphan"] == ["Orphan"]
+    assert p._held[0] == {}
+    p.drop(0)
+    assert 0 not in p._held
 
 
 def test_watermark_waits_for_every_topic_that_still_holds_it() -> None:
