@@ -266,10 +266,10 @@ class Processor:
                 )
                 continue
             for t, e in engine.take_applied():
-                record: KafkaRecord | None = origin.get(id(e))
-                if record is None:  # applied from the engine's copy of a held event
-                    record = kept.pop(e["event_id"], None)
-                result.events.append((partition, t, e, record))
+                source = origin.get(id(e))
+                if source is None:  # applied from the engine's copy of a held event
+                    source = kept.pop(e["event_id"], None)
+                result.events.append((partition, t, e, source))
             self._forget_orphans(partition, outputs)
         return result
 
