@@ -116,6 +116,25 @@ class WorkerProcess:
             time.sleep(0.25)
         raise AssertionError(f"timed out after {timeout}s {what}:\n{self.output()}")
 
+    def wait_watermark_settled(self, settle_s: float = 3.0, timeout: float = 60) -> None:
+        """Wait until the worker's lowest watermark has not moved for ``settle_s`` seconds.
+
+        After the last input, caught-up topics release the watermark once idle, and due
+        decisions fire on the next timer tick: on a loaded machine that takes longer than any
+        fixed sleep. Call it before a graceful :meth:`stop` when the result must include them.
+        """
+        name = "journey_watermark_timestamp_seconds"
+        last, since = self.metric(name), time.monotonic()
+
+        def settled() -> bool:
+            nonlocal last, since
+            now = self.metric(name)
+            if now != last or now <= 0:
+                last, since = now, time.monotonic()
+            return time.monotonic() - since >= settle_s
+
+        self.wait(settled, timeout, "the watermark settles")
+
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM (graceful: final checkpoint) and wait; returns the exit code."""
         assert self.proc is not None

@@ -186,7 +186,8 @@ class JourneyWorker:
         self.batcher = Batcher(store, max_rows=w.sink_batch_rows, max_seconds=w.sink_batch_seconds)
         #: Raw-event rows as Avro from the delivered bytes, where the store takes them.
         self._event_rows: AvroEventRows | None = None
-        if w.sink_avro_events and "Avro" in store.insert_formats:
+        # (getattr: a worker built without a store, to inspect its configuration, has none)
+        if w.sink_avro_events and "Avro" in getattr(store, "insert_formats", ()):
             self._event_rows = AvroEventRows(codec, codec.schemas)
             self.batcher.encoded("events", self._event_rows)
         self.metrics.watch_batcher(self.batcher)

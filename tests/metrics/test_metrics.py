@@ -113,7 +113,7 @@ def test_records_counted_by_rule_kind_and_window() -> None:
         m.output(out)
     m.dead_lettered("not_avro", "login")
     m.consumed("login", 5)
-    m.processed([(0, "login", {}), (0, "login", {}), (1, "transaction", {})])
+    m.processed([(0, "login", {}, None), (0, "login", {}, None), (1, "transaction", {}, None)])
     s = _samples(m)
     assert s[("journey_stalls_raised_total", (("rule", "no_login_by_day_7"),))] == 2
     assert s[("journey_stalls_cleared_total", (("rule", "no_login_by_day_7"),))] == 1

@@ -210,7 +210,7 @@ def test_two_workers_kill_join_leave_match_single_uninterrupted_worker(
         total = feed.sent
         assert total == len(events)
         _wait("A2 alone commits everything", lambda: committed() == total, a2, timeout=240)
-        time.sleep(3)  # idle topics release the watermark; due deadlines fire; checkpoint
+        a2.wait_watermark_settled()  # idle topics release the watermark; due deadlines fire
         assert a2.stop() == 0, a2.output()
     finally:
         for w in (a, b, a2):
@@ -224,7 +224,7 @@ def test_two_workers_kill_join_leave_match_single_uninterrupted_worker(
         _wait("the reference commits everything",
               lambda: committed_records(broker, ref_id, topics) == total, reference,
               timeout=240)  # fmt: skip
-        time.sleep(3)
+        reference.wait_watermark_settled()
         assert reference.stop() == 0, reference.output()
     finally:
         reference.stop()
