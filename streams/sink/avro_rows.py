@@ -18,9 +18,9 @@ Arrow, all holding the GIL of a GIL-bound worker, while chdb decodes Avro in its
 The rows are the same as the column path's (tested on chdb): nulls of the nullable fields
 become the columns' defaults (``input_format_null_as_default``), booleans 0/1. The two added
 times are Avro doubles (8 bytes, packed in C; whole seconds are exact), read into the
-``DateTime`` columns. Bodies of other schema versions, or of events held for their opening since
-an earlier fetch (no record at hand), are encoded again with the current schema, so every row of
-a type shares one container schema.
+``DateTime`` columns. Bodies of other schema versions, and events without their record (held
+for their opening since before a restart), are encoded again with the current schema, so every
+row of a type shares one container schema.
 """
 
 from __future__ import annotations
