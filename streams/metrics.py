@@ -113,6 +113,12 @@ class Metrics:
             "Events older than the partition watermark, sent to the too-late topic.",
             ["event_type"], registry=r,
         )
+        self.events_held = Counter(
+            "journey_events_held_total",
+            "Events read before their customer's opening, held until it arrives (a backfill "
+            "reads openings first to keep this near zero; each held event costs a copy).",
+            registry=r,
+        )
         self.records_emitted = Counter(
             "journey_records_emitted_total", "Journey records emitted by the engine, by kind.",
             ["kind"], registry=r,
@@ -181,6 +187,9 @@ class Metrics:
 
     def dead_lettered(self, reason: str, event_type: str = "unknown") -> None:
         self.events_dead_lettered.labels(reason, event_type).inc()
+
+    def held(self, n: int) -> None:
+        self.events_held.inc(n)
 
     def too_late(self, event_type: str) -> None:
         self.events_too_late.labels(event_type).inc()

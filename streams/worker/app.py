@@ -72,6 +72,7 @@ class _App(faust.App):
     before_stop: Callable[[], Awaitable[None]] | None = None
     batch_topics: tuple[str, ...] = ()
     batch_handler: BatchHandler | None = None
+    first_topics: tuple[str, ...] = ()
 
     def _new_transport(self) -> Any:
         return BatchTransport(self.conf.broker_consumer, self)
@@ -81,6 +82,7 @@ class _App(faust.App):
         assert isinstance(consumer, BatchConsumer)
         consumer.batch_topics = self.batch_topics
         consumer.batch_handler = self.batch_handler
+        consumer.first_topics = self.first_topics
         consumer.before_wait_empty = self.before_stop
         return consumer
 
@@ -214,6 +216,8 @@ class JourneyWorker:
         self.first_batch_at: float | None = None
         self.app.batch_topics = tuple(self.inputs.values())
         self.app.batch_handler = self._on_batch
+        # Openings first, across fetches too (see BatchConsumer._getmany).
+        self.app.first_topics = (self.inputs["account_opened"],)
         self.app.before_stop = self.flush
         #: Timer period: watermarks of quiet partitions, due deadlines, time-based writes.
         self.tick_seconds = min(1.0, w.sink_batch_seconds, w.checkpoint_seconds)
@@ -437,6 +441,8 @@ class JourneyWorker:
                     rows.append(event_values(event_type, ev, st.opened_at, st.open_channel))
             self.batcher.add_tuples("events", EVENT_COLUMNS, rows)
         self.metrics.processed(result.events)
+        if result.held:
+            self.metrics.held(result.held)
         for table, table_rows in output_rows(result.outputs).items():
             self.batcher.add(table, table_rows)
         self._to_outbox(result.outputs)

@@ -59,12 +59,15 @@ class Result:
     )
     rejected: list[Rejected] = field(default_factory=list)
     sources: dict[str, KafkaRecord] = field(default_factory=dict)
+    #: Events of this batch held for their customer's opening (applied once it arrives).
+    held: int = 0
 
     def extend(self, other: Result) -> None:
         self.outputs.extend(other.outputs)
         self.events.extend(other.events)
         self.rejected.extend(other.rejected)
         self.sources.update(other.sources)
+        self.held += other.held
 
 
 #: Engine records that are rejections of an input event rather than journey facts.
@@ -256,6 +259,7 @@ class Processor:
             held = engine.take_held()
             kept = self._held.get(partition)
             if held:
+                result.held += len(held)
                 if kept is None:
                     kept = self._held[partition] = {}
                 for ev in held:
