@@ -133,3 +133,27 @@ def test_a_varint_wider_than_64_bits_is_malformed_not_wrapped() -> None:
     with pytest.raises(ValueError, match="64 bits"):
         reader(b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02", 0)
     assert reader(b"\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01", 0) == ({"n": 2**63 - 1}, 10)
+
+
+def test_non_minimal_and_negative_varints_read_as_fastavro_reads_them() -> None:
+    # Writers emit minimal varints, which the reader takes in one comparison (union branches)
+    # or one shift (small non-negative numbers); every other encoding takes the general path.
+    schema = parse_schema({"type": "record", "name": "V", "fields": [
+        {"name": "u", "type": ["null", "long", "string"]},
+        {"name": "n", "type": "long"},
+        {"name": "s", "type": "string"}]})  # fmt: skip
+    reader = compile_reader(schema)
+    assert reader is not None
+    cases = [
+        b"\x00\x00\x00",  # null, 0, ""
+        b"\x02\x01\x02\x02a",  # branch 1: -1; 1; "a"
+        b"\x82\x00\x03\x80\x00\x80\x00",  # branch 1 in two bytes: -2; 0 in two; "" likewise
+        b"\x84\x00\x04hi\x7f\x04ok",  # branch 2 in two bytes: "hi"; -64; "ok"
+        b"\x02\xff\x01\x00\x00",  # branch 1: -128 (two bytes); 0; ""
+    ]
+    for data in cases:
+        fo = BytesIO(data)
+        expected = schemaless_reader(fo, schema, None)
+        assert reader(data, 0) == (expected, fo.tell()), data
+    with pytest.raises(IndexError):
+        reader(b"\x06\x00\x00", 0)  # branch 3 of 3
