@@ -21,7 +21,7 @@ reason. The generated reader is never more lenient than fastavro.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: ``reader(data, offset) -> (record, end offset)``.
@@ -34,13 +34,18 @@ class _Unsupported(Exception):
     pass
 
 
-def _varint(target: str, ind: str) -> list[str]:
+def _varint(
+    target: str, ind: str, *, then: Sequence[str] = (), fast: tuple[str, str] | None = None
+) -> list[str]:
     """Read a zig-zag varint into ``target``.
 
     One byte of a non-negative value (lengths, enum indexes, union branches, small numbers:
     the common case) needs no loop and no zig-zag arithmetic. Gathering a wide varint's bytes
-    with ``int.from_bytes`` and masks measured slower than this loop.
+    with ``int.from_bytes`` and masks measured slower than this loop. ``then`` follows the
+    general path; ``fast`` = (name, expression of ``x >> 1``) replaces the one-byte path's
+    ``target = x >> 1`` (an enum's symbol looked up at once).
     """
+    fast_target, fast_value = fast or (target, "x >> 1")
     return [
         f"{ind}x = b[p]",
         f"{ind}p += 1",
@@ -59,8 +64,9 @@ def _varint(target: str, ind: str) -> list[str]:
         f"{ind}            raise ValueError(f'varint wider than 64 bits before offset {{p}}')",
         f"{ind}        x = n",
         f"{ind}    {target} = (x >> 1) ^ -(x & 1)",
+        *[f"{ind}    {line}" for line in then],
         f"{ind}else:",
-        f"{ind}    {target} = x >> 1",
+        f"{ind}    {fast_target} = {fast_value}",
     ]
 
 
@@ -69,8 +75,8 @@ def _length_prefixed(target: str, ind: str, text: bool) -> list[str]:
     return [
         *_varint("n", ind),
         f"{ind}e = p + n",
-        f"{ind}if n < 0 or e > len(b):",
-        f"{ind}    raise ValueError(f'length {{n}} at offset {{p}} of {{len(b)}} bytes')",
+        f"{ind}if n < 0 or e > end:",
+        f"{ind}    raise ValueError(f'length {{n}} at offset {{p}} of {{end}} bytes')",
         f"{ind}{target} = {read}",
         f"{ind}p = e",
     ]
@@ -98,8 +104,8 @@ def _read(schema: Any, target: str, ind: str, consts: dict[str, Any]) -> list[st
     if isinstance(schema, dict) and schema.get("type") == "enum":
         name = f"SYMBOLS_{len(consts)}"
         consts[name] = tuple(schema["symbols"])
-        return [*_varint("i", ind), f"{ind}if i < 0:", f"{ind}    raise IndexError(i)",
-                f"{ind}{target} = {name}[i]"]  # fmt: skip
+        then = ["if i < 0:", "    raise IndexError(i)", f"{target} = {name}[i]"]
+        return _varint("i", ind, then=then, fast=(target, f"{name}[x >> 1]"))
     if isinstance(schema, list):
         # The branch byte compared as is (branch k is the byte 2k); anything else (a
         # non-minimal or out-of-range index) goes through the general varint.
@@ -123,13 +129,18 @@ def reader_source(schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if not isinstance(schema, dict) or schema.get("type") != "record":
         raise _Unsupported("not a record")
     consts: dict[str, Any] = {}
-    lines = ["def read(b, p):", "    r = {}"]
-    for field in schema["fields"]:
+    # Fields are read into locals and the dict is built once at the end (one instruction,
+    # not one store per field).
+    lines = ["def read(b, p):", "    end = len(b)"]
+    names = []
+    for k, field in enumerate(schema["fields"]):
         name = field["name"]
         if not isinstance(name, str) or not name.isidentifier():
             raise _Unsupported(f"field name {name!r}")
-        lines += _read(field["type"], f"r[{name!r}]", "    ", consts)
-    lines.append("    return r, p")
+        names.append(name)
+        lines += _read(field["type"], f"f{k}", "    ", consts)
+    fields = ", ".join(f"{name!r}: f{k}" for k, name in enumerate(names))
+    lines.append(f"    return {{{fields}}}, p")
     return "\n".join(lines) + "\n", consts
 
 
