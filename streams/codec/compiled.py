@@ -37,7 +37,19 @@ class _Unsupported(Exception):
 def _varint(
     target: str, ind: str, *, then: Sequence[str] = (), fast: tuple[str, str] | None = None
 ) -> list[str]:
-    """Read a zig-zag varint into ``target``.
+    """Read a zig-zag varint into ``target``: its first byte, then the rest of it."""
+    return [*_read_byte(ind), *_varint_rest(target, ind, then=then, fast=fast)]
+
+
+def _read_byte(ind: str) -> list[str]:
+    """Read one byte into ``x`` (a union compares its branch byte as is)."""
+    return [f"{ind}x = b[p]", f"{ind}p += 1"]
+
+
+def _varint_rest(
+    target: str, ind: str, *, then: Sequence[str] = (), fast: tuple[str, str] | None = None
+) -> list[str]:
+    """The varint whose first byte is ``x``, into ``target``.
 
     One byte of a non-negative value (lengths, enum indexes, union branches, small numbers:
     the common case) needs no loop and no zig-zag arithmetic. Gathering a wide varint's bytes
@@ -47,8 +59,6 @@ def _varint(
     """
     fast_target, fast_value = fast or (target, "x >> 1")
     return [
-        f"{ind}x = b[p]",
-        f"{ind}p += 1",
         f"{ind}if x & 0x81:",
         f"{ind}    if x & 0x80:",
         f"{ind}        n = x & 0x7F",
@@ -109,13 +119,13 @@ def _read(schema: Any, target: str, ind: str, consts: dict[str, Any]) -> list[st
     if isinstance(schema, list):
         # The branch byte compared as is (branch k is the byte 2k); anything else (a
         # non-minimal or out-of-range index) goes through the general varint.
-        lines = _varint("u", ind)[:2]
+        lines = _read_byte(ind)
         for k, branch in enumerate(schema[:64]):
             lines.append(f"{ind}{'if' if k == 0 else 'elif'} x == {2 * k}:")
             lines += _read(branch, target, ind + "    ", consts)
         lines.append(f"{ind}else:")
         inner = ind + "    "
-        lines += _varint("u", inner)[2:]
+        lines += _varint_rest("u", inner)
         for k, branch in enumerate(schema):
             lines.append(f"{inner}{'if' if k == 0 else 'elif'} u == {k}:")
             lines += _read(branch, target, inner + "    ", consts)

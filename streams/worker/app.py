@@ -450,16 +450,14 @@ class JourneyWorker:
     def _update_backlog(self, tp: TP, position: int | None) -> None:
         """Records of ``tp`` still on the broker (high-water mark - position), for the clock."""
         consumer = self.app.consumer
-        try:
-            highwater = consumer.highwater(tp)
-        except Exception:  # not assigned (any more), or no fetch response yet
-            highwater = None
+        assert isinstance(consumer, BatchConsumer)
+        highwater = consumer.highwater_or_none(tp)
         if position is None:
             position = self._next_offset.get(tp)
         if position is None:
             # Nothing processed yet: the group's committed offset, or the beginning of the
             # log for a new group (consumer_auto_offset_reset is "earliest").
-            position = consumer._committed_offset.get(tp) or 0  # type: ignore[attr-defined]
+            position = consumer._committed_offset.get(tp) or 0
         backlog = None if highwater is None or position is None else max(0, highwater - position)
         self.processor.set_backlog(tp.partition, tp.topic, backlog)
 

@@ -112,7 +112,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
         first = behind_first(
             active_partitions or (),
             self.first_topics,
-            self._highwater_or_none,
+            self.highwater_or_none,
             self._next_to_read,
             empty,
         )
@@ -121,10 +121,11 @@ class BatchConsumer(faust_aiokafka.Consumer):
         records = await super()._getmany(first, timeout)
         for tp in first:
             if tp not in records:
-                empty[tp] = self._highwater_or_none(tp)
+                empty[tp] = self.highwater_or_none(tp)
         return records
 
-    def _highwater_or_none(self, tp: TP) -> int | None:
+    def highwater_or_none(self, tp: TP) -> int | None:
+        """The partition's high-water mark, None if unknown (not assigned, no fetch yet)."""
         try:
             return self.highwater(tp)
         except Exception:  # not assigned (any more), or no fetch response yet
